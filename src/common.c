@@ -1,0 +1,150 @@
+/* Small helpers shared by every module: error text, escaping, a string buffer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+void ipb_seterr(struct ipb_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not valid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+char *ipb_escape(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)(in ? in : "");
+	size_t o = 0, n;
+	char tmp[8];
+
+	if (outlen == 0)
+		return out;
+	while (*s) {
+		n = utf8_len(s);
+		if (n == 1 && *s >= 0x20 && *s != 0x7f && *s != '\\') {
+			tmp[0] = (char)*s;
+			tmp[1] = 0;
+		} else if (n == 1 && *s == '\\') {
+			strcpy(tmp, "\\\\");
+		} else if (n > 1) {
+			memcpy(tmp, s, n);
+			tmp[n] = 0;
+		} else {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *s);
+			n = 1;
+		}
+		if (o + strlen(tmp) >= outlen)
+			break;
+		memcpy(out + o, tmp, strlen(tmp));
+		o += strlen(tmp);
+		s += n;
+	}
+	out[o] = 0;
+	return out;
+}
+
+void sb_init(struct strbuf *sb)
+{
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+}
+
+void sb_free(struct strbuf *sb)
+{
+	free(sb->buf);
+	sb_init(sb);
+}
+
+static void sb_reserve(struct strbuf *sb, size_t more)
+{
+	size_t cap = sb->cap ? sb->cap : 256;
+
+	if (sb->len + more + 1 <= sb->cap)
+		return;
+	while (cap < sb->len + more + 1)
+		cap *= 2;
+	sb->buf = realloc(sb->buf, cap);
+	if (!sb->buf) {
+		fputs("ipbanset: out of memory\n", stderr);
+		exit(4);
+	}
+	sb->cap = cap;
+}
+
+void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sb_reserve(sb, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+void sb_json_str(struct strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	if (!s) {
+		sb_printf(sb, "null");
+		return;
+	}
+	sb_printf(sb, "\"");
+	while (*p) {
+		n = utf8_len(p);
+		if (n == 0)
+			sb_printf(sb, "\\ufffd"), n = 1;
+		else if (*p == '"' || *p == '\\')
+			sb_printf(sb, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			sb_printf(sb, "\\u%04x", *p);
+		else
+			sb_printf(sb, "%.*s", (int)n, (const char *)p);
+		p += n;
+	}
+	sb_printf(sb, "\"");
+}
+
+void ipb_rfc3339(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

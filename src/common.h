@@ -1,0 +1,50 @@
+/* Shared types and helpers for every ipbanset module. */
+#ifndef IPBANSET_COMMON_H
+#define IPBANSET_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPB_ERRLEN 1024
+
+/* Lower layers fill one of these and return a negative errno; only commands print. */
+struct ipb_err {
+	char msg[IPB_ERRLEN];
+};
+
+__attribute__((format(printf, 2, 3)))
+void ipb_seterr(struct ipb_err *e, const char *fmt, ...);
+
+/* Expiry instants are Unix seconds; a permanent ban never expires. */
+#define IPB_NEVER INT64_MAX
+
+/* Exit status from the contract. */
+enum {
+	IPB_EXIT_OK = 0,
+	IPB_EXIT_NOTBANNED = 1,
+	IPB_EXIT_USAGE = 2,
+	IPB_EXIT_ALLOW = 3,
+	IPB_EXIT_SYSTEM = 4,
+};
+
+/* Escape control characters, ANSI escapes and invalid UTF-8 for printing:
+ * writes at most outlen-1 bytes plus NUL; returns out. */
+char *ipb_escape(const char *in, char *out, size_t outlen);
+
+/* Append s to a growing buffer as a JSON string literal (quotes included). */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+void sb_init(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+__attribute__((format(printf, 2, 3)))
+void sb_printf(struct strbuf *sb, const char *fmt, ...);
+void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
+
+/* RFC 3339 UTC ("2026-11-26T07:00:00Z"); buf >= 32 bytes. */
+void ipb_rfc3339(int64_t t, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,101 @@
+/* The kernel side: nf_tables over netlink with libmnl + libnftnl. The only file that
+ * includes libmnl/libnftnl. Functions return 0 or -errno and fill e->msg with a
+ * message that includes the kernel's extended-ack text when there is one; they never
+ * print or exit.
+ *
+ * Layout of table "inet <table>":
+ *   set v4_<L> { type ipv4_addr; flags timeout; }   one per IPv4 prefix length in use
+ *   set v6_<L> { type ipv6_addr; flags timeout; }   one per IPv6 prefix length in use
+ *   chain filter { type filter hook <hook> priority <prio>; policy accept; }
+ *     one rule per set: "ip saddr & <mask L> @v4_L counter drop|reject"
+ *     (no bitwise for full-length sets), with rule userdata comment = set name,
+ *     so rules are found by the set they match.
+ */
+#ifndef IPBANSET_NFT_H
+#define IPBANSET_NFT_H
+
+#include "addr.h"
+#include "config.h"
+#include "plan.h"
+
+#define NFT_CHAIN_NAME "filter"
+#define NFT_COMMENT_MAX 128 /* bytes including NUL, like nft's comment limit */
+
+struct nft;
+
+/* Opens one NETLINK_NETFILTER socket with NETLINK_EXT_ACK and large buffers. */
+int nft_open(struct nft **n, const char *table, struct ipb_err *e);
+void nft_close(struct nft *n);
+
+/* What exists of our table, found with small dumps (tables, sets, chains, rules: never
+ * set elements). */
+struct nft_layout {
+	bool table;
+	bool chain;
+	uint32_t chain_hook;	/* NF_INET_LOCAL_IN / NF_INET_PRE_ROUTING */
+	int32_t chain_priority;
+	bool set[PLAN_NSETS];	     /* indexed by plan_set_index */
+	bool rule[PLAN_NSETS];	     /* a rule matching that set exists */
+	uint64_t rule_handle[PLAN_NSETS];
+	bool rule_reject[PLAN_NSETS]; /* its verdict is reject (else drop) */
+	unsigned foreign_sets, foreign_rules; /* objects in our table we do not own */
+};
+int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e);
+
+/* Ruleset generation id (NFT_MSG_GETGEN). */
+int nft_get_genid(struct nft *n, uint32_t *genid, struct ipb_err *e);
+
+/* One element to add or delete. timeout_ms 0 = permanent. comment may be NULL; it is
+ * truncated at a UTF-8 character boundary to fit NFT_COMMENT_MAX. */
+struct nft_elem {
+	struct target t;
+	uint64_t timeout_ms;
+	const char *comment;
+};
+
+/* Building one transaction (NFNL_MSG_BATCH_BEGIN ... END). Calls queue messages in
+ * memory; nft_batch_commit sends them all and reads every ack. */
+void nft_batch_begin(struct nft *n);
+/* Create-if-missing (no NLM_F_EXCL): table, chain with hook/priority from config. */
+void nft_batch_add_table(struct nft *n);
+void nft_batch_add_chain(struct nft *n, enum ipb_hook hook, int priority);
+void nft_batch_del_chain(struct nft *n); /* to change hook/priority: delete + add */
+void nft_batch_del_table(struct nft *n);
+/* Sets and their rules. size_hint 0 = none. */
+void nft_batch_add_set(struct nft *n, unsigned family, unsigned plen, uint32_t size_hint);
+void nft_batch_del_set(struct nft *n, unsigned family, unsigned plen);
+void nft_batch_flush_set(struct nft *n, unsigned family, unsigned plen);
+void nft_batch_add_rule(struct nft *n, unsigned family, unsigned plen, enum ipb_verdict v);
+void nft_batch_del_rule(struct nft *n, uint64_t handle);
+/* Elements, all of one set (the set of elems[i].t's family and plen). Split into
+ * messages below the 64 KiB attribute limit. tag is an opaque index the caller uses to
+ * map a kernel error back to its input: element i is reported as tag + i. */
+void nft_batch_add_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+void nft_batch_del_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+/* Delete an element whether or not the kernel still holds it (it may have just timed
+ * out, or been flushed): add-if-missing then delete, in the same batch. */
+void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+/* Messages queued so far (0 = nothing to send). */
+size_t nft_batch_size(const struct nft *n);
+/* Send and wait for every ack. On a kernel error returns -errno, *bad_tag is the tag of
+ * the element that caused it (or SIZE_MAX when the error is not about an element), and
+ * e->msg carries the kernel's text. Out-of-memory while building reported here too. */
+int nft_batch_commit(struct nft *n, size_t *bad_tag, struct ipb_err *e);
+void nft_batch_abort(struct nft *n); /* discard queued messages */
+
+/* Targeted GET of single elements (no dump): present[i] = the kernel holds elems[i]
+ * (same network and plen) right now; remaining_ms[i] (may be NULL) = its expiration. */
+int nft_get_elems(struct nft *n, const struct target *t, size_t count, bool *present,
+		  uint64_t *remaining_ms, struct ipb_err *e);
+
+/* Full dump of one set (quadratic in the kernel: only for small sets or --verify).
+ * cb is called for each element; remaining_ms 0 = permanent. */
+typedef int (*nft_elem_cb)(void *arg, const struct target *t, uint64_t remaining_ms,
+			   const char *comment);
+int nft_dump_set(struct nft *n, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+		 struct ipb_err *e);
+
+/* Rule counters summed over our chain (packets, bytes dropped). */
+int nft_get_counters(struct nft *n, uint64_t *packets, uint64_t *bytes, struct ipb_err *e);
+
+#endif
