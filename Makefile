@@ -22,7 +22,7 @@ LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl sqlite3)
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c
-SRC := $(PURE_SRC) src/journal.c src/nft.c src/status.c src/engine.c src/commands.c src/ipbanset.c
+SRC := $(sort $(wildcard src/*.c))
 OBJ := $(SRC:.c=.o)
 UNIT_TESTS := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -1,0 +1,306 @@
+/* reconcile, init, teardown, gc: the commands that bring kernel and journal together. */
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "setcmp.h"
+
+struct rec_stats {
+	uint64_t restored, removed, retimed, sets_rewritten, sets_created, sets_removed;
+};
+
+static int queue_all_cb(void *arg, const struct ban *b)
+{
+	struct engine *g = arg;
+
+	engine_elem_add(g, &b->t, b->expires, b->source, b->reason);
+	return 0;
+}
+
+static int stream_set(struct engine *g, unsigned idx, struct ipb_err *e)
+{
+	return journal_set_elements(g->j, set_family(idx), set_plen(idx), g->c->now, queue_all_cb, g,
+				    e);
+}
+
+/* Small set: dump, compare, and fix only what differs. */
+static int repair_by_diff(struct engine *g, unsigned idx, struct rec_stats *st, struct ipb_err *e)
+{
+	struct setcmp s = { 0 };
+	const struct jelem *el;
+	size_t i;
+	int r;
+
+	r = setcmp_load_journal(&s, g->j, idx, g->c->now, e);
+	if (!r)
+		r = setcmp_compare(&s, g->n, idx, g->c->now_ms, e);
+	if (r)
+		goto out;
+	for (i = 0; i < s.nmissing; i++) {
+		el = &s.j[s.missing[i]];
+		engine_elem_add(g, &el->t, el->expires, el->source, el->reason);
+	}
+	for (i = 0; i < s.nretime; i++) {
+		el = &s.j[s.retime[i]];
+		engine_elem_retime(g, &el->t, el->expires, el->source, el->reason);
+	}
+	for (i = 0; i < s.nunexpected; i++)
+		engine_elem_del(g, &s.k[s.unexpected[i]].t);
+	st->restored += s.nmissing;
+	st->retimed += s.nretime;
+	st->removed += s.nunexpected;
+out:
+	setcmp_free(&s);
+	return r;
+}
+
+/* Queue everything that makes the kernel hold exactly the journal's live bans. */
+static int reconcile_plan(struct engine *g, struct rec_stats *st)
+{
+	uint64_t counts[PLAN_NSETS];
+	struct ipb_err e;
+	unsigned idx;
+	int r;
+
+	if (journal_set_counts(g->j, g->c->now, counts, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	for (idx = 0; idx < PLAN_NSETS; idx++) {
+		bool present = g->layout.table && g->layout.set[idx];
+
+		g->touched[idx] = counts[idx] || present || g->layout.rule[idx];
+		if (!counts[idx]) {
+			st->sets_removed += present;
+			continue;
+		}
+		if (!present) {
+			r = stream_set(g, idx, &e);
+			st->restored += counts[idx];
+			st->sets_created++;
+		} else if (counts[idx] <= SETCMP_DUMP_LIMIT) {
+			r = repair_by_diff(g, idx, st, &e);
+		} else {
+			/* A large set is rewritten inside the batch: atomic, never unenforced. */
+			g->flush[idx] = true;
+			r = stream_set(g, idx, &e);
+			st->sets_rewritten++;
+		}
+		if (r)
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	}
+	return 0;
+}
+
+static void reconcile_report(const struct ctx *c, const struct engine *g, const struct rec_stats *st,
+			     const char *verb)
+{
+	bool changed = st->restored || st->removed || st->retimed || st->sets_rewritten ||
+		       st->sets_removed || g->structure_changed;
+
+	if (c->json) {
+		printf("{\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
+		       "\"unchanged\": 0, \"dry_run\": %s, \"restored\": %llu, \"retimed\": %llu, "
+		       "\"sets_rewritten\": %llu, \"sets_created\": %llu, \"sets_removed\": %llu, "
+		       "\"table_created\": %s}\n",
+		       changed ? "true" : "false", (unsigned long long)st->restored,
+		       (unsigned long long)st->removed, (unsigned long long)st->retimed,
+		       c->dry_run ? "true" : "false", (unsigned long long)st->restored,
+		       (unsigned long long)st->retimed, (unsigned long long)st->sets_rewritten,
+		       (unsigned long long)st->sets_created, (unsigned long long)st->sets_removed,
+		       g->table_was_missing ? "true" : "false");
+		return;
+	}
+	if (c->quiet)
+		return;
+	printf("%s%s: restored %llu, removed %llu, retimed %llu", c->dry_run ? "dry run, would have " : "",
+	       verb, (unsigned long long)st->restored, (unsigned long long)st->removed,
+	       (unsigned long long)st->retimed);
+	if (st->sets_rewritten)
+		printf(", rewrote %llu large set%s", (unsigned long long)st->sets_rewritten,
+		       st->sets_rewritten > 1 ? "s" : "");
+	if (g->table_was_missing)
+		printf(" (table inet %s was missing and was created)", c->cfg.table);
+	putchar('\n');
+}
+
+static int reconcile_event(struct engine *g, const struct rec_stats *st, const char *kind)
+{
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "restored %llu, removed %llu, retimed %llu, rewrote %llu sets",
+		 (unsigned long long)st->restored, (unsigned long long)st->removed,
+		 (unsigned long long)st->retimed, (unsigned long long)st->sets_rewritten);
+	return engine_event(g, kind, NULL, NULL, NULL, detail);
+}
+
+static void warn_chain_mismatch(struct engine *g)
+{
+	uint32_t hook = g->c->cfg.hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
+
+	if (g->layout.chain &&
+	    (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority))
+		ipb_info(g->c, "warning: chain %s differs from the configured hook/priority; "
+			       "run 'ipbanset init' to apply the configuration", NFT_CHAIN_NAME);
+}
+
+int cmd_reconcile(struct ctx *c)
+{
+	struct rec_stats st = { 0 };
+	struct engine g;
+	int r;
+
+	if ((r = engine_start(&g, c)))
+		return r;
+	warn_chain_mismatch(&g);
+	g.table_was_missing = false; /* reconcile restores everything: no warning needed */
+	r = reconcile_plan(&g, &st);
+	if (!r)
+		r = reconcile_event(&g, &st, "reconcile");
+	if (r) {
+		engine_abort(&g);
+		return r;
+	}
+	g.table_was_missing = !g.layout.table;
+	/* engine_finish's missing-table warning is for partial commands, not for this one */
+	{
+		bool missing = g.table_was_missing;
+
+		g.table_was_missing = false;
+		r = engine_finish(&g);
+		g.table_was_missing = missing;
+	}
+	if (!r)
+		reconcile_report(c, &g, &st, "reconcile");
+	return r;
+}
+
+/* init: make the chain match the configuration (hook, priority, verdict). */
+static void plan_chain_fix(struct engine *g)
+{
+	uint32_t hook = g->c->cfg.hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
+	bool reject = g->c->cfg.verdict == IPB_VERDICT_REJECT;
+	unsigned i;
+
+	if (!g->layout.table || !g->layout.chain)
+		return;
+	if (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority) {
+		/* a base chain's hook cannot change in place: recreate it with its rules */
+		for (i = 0; i < PLAN_NSETS; i++)
+			if (g->layout.rule[i])
+				g->pre_del_rule[i] = g->layout.rule_handle[i];
+		g->recreate_chain = true;
+		g->layout.chain = false;
+	} else {
+		for (i = 0; i < PLAN_NSETS; i++)
+			if (g->layout.rule[i] && g->layout.rule_reject[i] != reject)
+				g->pre_del_rule[i] = g->layout.rule_handle[i];
+	}
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->pre_del_rule[i]) {
+			g->layout.rule[i] = false;
+			g->structure_changed = true;
+		}
+}
+
+int cmd_init(struct ctx *c)
+{
+	struct rec_stats st = { 0 };
+	struct engine g;
+	bool created;
+	int r;
+
+	if ((r = engine_start(&g, c)))
+		return r;
+	created = !g.layout.table || !g.layout.chain;
+	plan_chain_fix(&g);
+	r = reconcile_plan(&g, &st);
+	if (!r)
+		r = reconcile_event(&g, &st, "init");
+	if (r) {
+		engine_abort(&g);
+		return r;
+	}
+	g.table_was_missing = false;
+	if ((r = engine_finish(&g)))
+		return r;
+	g.table_was_missing = created;
+	if (created || g.recreate_chain)
+		g.structure_changed = true;
+	reconcile_report(c, &g, &st, "init");
+	return 0;
+}
+
+int cmd_teardown(struct ctx *c)
+{
+	struct engine g;
+	bool had;
+	int r;
+
+	if ((r = engine_start(&g, c)))
+		return r;
+	had = g.layout.table;
+	if (had && !c->dry_run) {
+		struct ipb_err e;
+		size_t bad;
+
+		nft_batch_begin(g.n);
+		nft_batch_del_table(g.n);
+		if (nft_batch_commit(g.n, &bad, &e)) {
+			ipb_error("teardown: %s", e.msg);
+			engine_abort(&g);
+			return IPB_EXIT_SYSTEM;
+		}
+		r = engine_event(&g, "teardown", NULL, NULL, NULL, "table deleted; journal kept");
+		if (!r && journal_commit(g.j, &e)) {
+			ipb_error("%s", e.msg);
+			r = IPB_EXIT_SYSTEM;
+		} else if (!r) {
+			g.began = false;
+		}
+	}
+	engine_abort(&g);
+	if (r)
+		return r;
+	if (c->json)
+		printf("{\"changed\": %s, \"added\": 0, \"removed\": 0, \"updated\": 0, \"unchanged\": 0, "
+		       "\"dry_run\": %s}\n", had ? "true" : "false", c->dry_run ? "true" : "false");
+	else if (!c->quiet)
+		printf("%s\n", had ? (c->dry_run ? "dry run, would delete the table" :
+				      "table deleted; the journal is kept ('ipbanset init' restores it)")
+				   : "table not present; nothing to do");
+	return 0;
+}
+
+int cmd_gc(struct ctx *c)
+{
+	uint64_t bans = 0, events = 0;
+	struct ipb_err e;
+	struct engine g;
+	int64_t before;
+	unsigned i;
+	int r;
+
+	if ((r = engine_start(&g, c)))
+		return r;
+	before = c->cfg.history_days ? c->now - (int64_t)c->cfg.history_days * 86400 : 0;
+	if (journal_gc(g.j, c->now, before, c->cfg.history_max_rows, &bans, &events, &e)) {
+		ipb_error("%s", e.msg);
+		engine_abort(&g);
+		return IPB_EXIT_SYSTEM;
+	}
+	for (i = 0; i < PLAN_NSETS; i++)
+		g.touched[i] = g.layout.set[i];
+	if ((r = engine_finish(&g)))
+		return r;
+	if (c->json)
+		printf("{\"changed\": %s, \"added\": 0, \"removed\": %llu, \"updated\": 0, \"unchanged\": 0, "
+		       "\"dry_run\": %s, \"events_removed\": %llu}\n",
+		       bans || events || g.structure_changed ? "true" : "false", (unsigned long long)bans,
+		       c->dry_run ? "true" : "false", (unsigned long long)events);
+	else if (!c->quiet)
+		printf("%sgc: removed %llu expired bans and %llu old events\n",
+		       c->dry_run ? "dry run, would have " : "", (unsigned long long)bans,
+		       (unsigned long long)events);
+	return 0;
+}

@@ -1,0 +1,588 @@
+/* The engine: every state-changing command is one journal transaction (BEGIN IMMEDIATE)
+ * that brackets one netlink batch. The journal is written first, inside the open
+ * transaction; the batch goes to the kernel; the journal commits only after the kernel
+ * acked everything. A crash before the kernel commit leaves neither changed; a crash
+ * between the kernel commit and the journal commit leaves the kernel ahead of the
+ * journal, which the generation id recorded at every commit exposes and `reconcile`
+ * repairs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "ipbanset.h"
+
+/* ---- a chunked arena for element comments: pointers stay valid until freed ---- */
+struct pool {
+	struct pool *next;
+	size_t used, cap;
+	char data[];
+};
+
+static const char *pool_strdup(struct pool **pp, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct pool *p = *pp;
+	char *r;
+
+	if (!p || p->used + n > p->cap) {
+		size_t cap = n > 65536 ? n : 65536;
+
+		p = malloc(sizeof(*p) + cap);
+		if (!p)
+			return NULL;
+		p->used = 0;
+		p->cap = cap;
+		p->next = *pp;
+		*pp = p;
+	}
+	r = p->data + p->used;
+	memcpy(r, s, n);
+	p->used += n;
+	return r;
+}
+
+static void pool_free(struct pool *p)
+{
+	while (p) {
+		struct pool *next = p->next;
+
+		free(p);
+		p = next;
+	}
+}
+
+static bool elemvec_push(struct elemvec *v, const struct nft_elem *el)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct nft_elem *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *el;
+	return true;
+}
+
+const char *engine_comment(struct engine *g, const char *source, const char *reason)
+{
+	char buf[NFT_COMMENT_MAX + 64];
+	const char *r;
+
+	if (reason && *reason)
+		snprintf(buf, sizeof(buf), "%s: %.*s", source, NFT_COMMENT_MAX, reason);
+	else
+		snprintf(buf, sizeof(buf), "%s", source);
+	/* consecutive elements mostly share one comment (a list from one source) */
+	if (g->last_comment_ptr && !strcmp(buf, g->last_comment))
+		return g->last_comment_ptr;
+	r = pool_strdup(&g->pool, buf);
+	if (!r)
+		return source;
+	snprintf(g->last_comment, sizeof(g->last_comment), "%s", buf);
+	g->last_comment_ptr = r;
+	return r;
+}
+
+static void queue(struct engine *g, struct elemvec *v, const struct target *t, int64_t expires,
+		  const char *comment)
+{
+	struct nft_elem el = { .t = *t, .comment = comment };
+
+	el.timeout_ms = expires ? plan_timeout_ms(expires, g->c->now_ms) : 0;
+	if (!elemvec_push(v, &el)) {
+		ipb_error("out of memory");
+		exit(IPB_EXIT_SYSTEM);
+	}
+	g->touched[plan_set_index(t->family, t->plen)] = true;
+}
+
+void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, const char *source,
+		     const char *reason)
+{
+	queue(g, &g->add[plan_set_index(t->family, t->plen)], t, expires,
+	      engine_comment(g, source, reason));
+	g->k_added++;
+}
+
+void engine_elem_del(struct engine *g, const struct target *t)
+{
+	queue(g, &g->del[plan_set_index(t->family, t->plen)], t, 0, NULL);
+	g->k_removed++;
+}
+
+void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,
+			const char *source, const char *reason)
+{
+	unsigned idx = plan_set_index(t->family, t->plen);
+
+	queue(g, &g->del[idx], t, 0, NULL);
+	queue(g, &g->add[idx], t, expires, engine_comment(g, source, reason));
+	g->k_retimed++;
+}
+
+int engine_start(struct engine *g, struct ctx *c)
+{
+	struct ipb_err e;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->c = c;
+	if ((r = open_journal(c, &g->j, true)))
+		return r;
+	r = nft_open(&g->n, c->cfg.table, &e);
+	if (r) {
+		ipb_error("%s%s", e.msg, r == -EPERM ? " (run as root: needs CAP_NET_ADMIN)" : "");
+		journal_close(g->j);
+		return IPB_EXIT_SYSTEM;
+	}
+	if ((r = journal_begin(g->j, &e)))
+		goto fail;
+	g->began = true;
+	if ((r = nft_get_layout(g->n, &g->layout, &e)))
+		goto fail;
+	g->table_was_missing = !g->layout.table;
+	return 0;
+fail:
+	ipb_error("%s", e.msg);
+	engine_abort(g);
+	return IPB_EXIT_SYSTEM;
+}
+
+static void engine_free(struct engine *g)
+{
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++) {
+		free(g->add[i].v);
+		free(g->del[i].v);
+		free(g->flush_add[i].v);
+	}
+	pool_free(g->pool);
+	if (g->n)
+		nft_close(g->n);
+	if (g->j)
+		journal_close(g->j);
+	g->n = NULL;
+	g->j = NULL;
+	g->pool = NULL;
+}
+
+void engine_abort(struct engine *g)
+{
+	if (g->began && g->j)
+		journal_rollback(g->j);
+	g->began = false;
+	engine_free(g);
+}
+
+int engine_event(struct engine *g, const char *kind, const struct target *t, const char *source,
+		 const char *reason, const char *detail)
+{
+	char buf[TARGET_STRLEN];
+	struct event ev = { .time = g->c->now, .kind = kind, .source = source,
+			    .reason = reason, .detail = detail, .uid = -1 };
+	struct ipb_err e;
+
+	if (t)
+		ev.target = target_format(t, buf, sizeof(buf));
+	if (journal_add_event(g->j, &ev, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
+}
+
+/* ---- one target: the rows of every source on it, before and after ---- */
+
+struct row {
+	char source[IPB_NAME_MAX];
+	int64_t created, expires;
+	const char *reason; /* pool */
+	bool gone;
+};
+
+struct rows {
+	struct engine *g;
+	struct row *v;
+	size_t n, cap;
+};
+
+static int rows_cb(void *arg, const struct ban *b)
+{
+	struct rows *rs = arg;
+	struct row *r;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 8;
+		struct row *nv = realloc(rs->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		rs->v = nv;
+		rs->cap = cap;
+	}
+	r = &rs->v[rs->n++];
+	snprintf(r->source, sizeof(r->source), "%s", b->source);
+	r->created = b->created;
+	r->expires = b->expires;
+	r->reason = b->reason ? pool_strdup(&rs->g->pool, b->reason) : NULL;
+	r->gone = false;
+	return 0;
+}
+
+/* The live row with the latest expiry, or NULL. */
+static const struct row *rows_winner(const struct rows *rs, int64_t now)
+{
+	const struct row *w = NULL;
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (!rs->v[i].gone && rs->v[i].expires > now && (!w || rs->v[i].expires > w->expires))
+			w = &rs->v[i];
+	return w;
+}
+
+static void expiry_detail(int64_t expires, char *buf, size_t len)
+{
+	char t[32];
+
+	if (expires == IPB_NEVER) {
+		snprintf(buf, len, "permanent");
+		return;
+	}
+	ipb_rfc3339(expires, t, sizeof(t));
+	snprintf(buf, len, "expires %s", t);
+}
+
+static int withdraw_row(struct engine *g, const struct target *t, struct row *r, const char *kind)
+{
+	struct ipb_err e;
+	int rc;
+
+	if (journal_del_ban(g->j, t, r->source, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	r->gone = true;
+	if (r->expires <= g->c->now)
+		return 0; /* an expired row awaiting gc: not a ban any more */
+	g->removed++;
+	rc = engine_event(g, kind, t, r->source, r->reason, NULL);
+	return rc;
+}
+
+static int put_row(struct engine *g, const struct target *t, struct rows *rs, const char *source,
+		   int64_t newexp, bool replace, const char *reason, const char *kind)
+{
+	struct ban b = { .t = *t, .source = source, .created = g->c->now };
+	struct row *own = NULL;
+	struct ipb_err e;
+	char detail[64];
+	int64_t old = 0, exp;
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (!strcmp(rs->v[i].source, source))
+			own = &rs->v[i];
+	if (own && own->expires > g->c->now)
+		old = own->expires;
+	exp = plan_reban(old, newexp, replace, g->c->now);
+	if (old && exp == old && (!reason || (own->reason && !strcmp(reason, own->reason)))) {
+		g->unchanged++;
+		return 0;
+	}
+	if (old)
+		b.created = own->created;
+	b.expires = exp;
+	b.reason = reason ? reason : (own ? own->reason : NULL);
+	if (journal_put_ban(g->j, &b, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if (old && exp == old)
+		g->unchanged++; /* only the reason changed */
+	else if (old)
+		g->updated++;
+	else
+		g->added++;
+	if (!own) {
+		struct ban nb = b;
+		int r = rows_cb(rs, &nb);
+
+		if (r)
+			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+		own = &rs->v[rs->n - 1];
+	}
+	own->expires = exp;
+	own->created = b.created;
+	own->reason = b.reason ? pool_strdup(&g->pool, b.reason) : NULL;
+	if (old && exp == old)
+		return 0;
+	expiry_detail(exp, detail, sizeof(detail));
+	return engine_event(g, kind, t, source, b.reason, detail);
+}
+
+int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
+		  bool replace, const char *reason, bool all_sources, const char *event_kind)
+{
+	struct rows rs = { .g = g };
+	const struct row *w;
+	int64_t before, after, now = g->c->now;
+	struct ipb_err e;
+	size_t i;
+	int r = 0;
+
+	if (journal_bans_of_target(g->j, t, rows_cb, &rs, &e)) {
+		free(rs.v);
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	}
+	w = rows_winner(&rs, now);
+	before = w ? w->expires : 0;
+	if (newexp) {
+		r = put_row(g, t, &rs, source, newexp, replace, reason, event_kind);
+	} else {
+		for (i = 0; i < rs.n && !r; i++)
+			if (all_sources || !strcmp(rs.v[i].source, source))
+				r = withdraw_row(g, t, &rs.v[i], event_kind);
+	}
+	if (r) {
+		free(rs.v);
+		return r;
+	}
+	w = rows_winner(&rs, now);
+	after = w ? w->expires : 0;
+	switch (plan_element_op(before, after)) {
+	case PLAN_ADD:
+		engine_elem_add(g, t, after, w->source, w->reason);
+		break;
+	case PLAN_DEL:
+		engine_elem_del(g, t);
+		break;
+	case PLAN_RETIME:
+		engine_elem_retime(g, t, after, w->source, w->reason);
+		break;
+	case PLAN_NONE:
+		break;
+	}
+	free(rs.v);
+	return 0;
+}
+
+/* ---- building and sending the batch ---- */
+
+static int stop_first(void *arg, const struct ban *b)
+{
+	(void)b;
+	*(bool *)arg = true;
+	return 1;
+}
+
+static int set_has_live(struct engine *g, unsigned idx, bool *live)
+{
+	unsigned family = idx < 33 ? 4 : 6, plen = idx < 33 ? idx : idx - 33;
+	struct ipb_err e;
+	int r;
+
+	*live = false;
+	r = journal_set_elements(g->j, family, plen, g->c->now, stop_first, live, &e);
+	if (r < 0)
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
+}
+
+/* Which sets to create or remove, given what the journal now says. */
+static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
+{
+	unsigned i;
+	bool live;
+	int r;
+
+	for (i = 0; i < PLAN_NSETS; i++) {
+		create[i] = false;
+		if (!g->touched[i] && !g->flush[i])
+			continue;
+		if ((r = set_has_live(g, i, &live)))
+			return r;
+		if (live && !g->layout.set[i])
+			create[i] = true;
+		if (!live && (g->layout.set[i] || g->layout.rule[i]))
+			g->drop_set[i] = true;
+		/* A set being created or removed holds nothing to delete element by element. */
+		if (!g->layout.set[i] || g->drop_set[i]) {
+			g->del[i].n = 0;
+			g->flush[i] = false;
+		}
+		if (g->drop_set[i])
+			g->add[i].n = 0;
+	}
+	return 0;
+}
+
+struct tagmap {
+	size_t tag;
+	unsigned idx;
+	bool add;
+};
+
+static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct tagmap *tm,
+			size_t *ntm)
+{
+	struct nft *n = g->n;
+	size_t tag = 0;
+	unsigned i;
+
+	nft_batch_begin(n);
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->pre_del_rule[i])
+			nft_batch_del_rule(n, g->pre_del_rule[i]);
+	if (g->recreate_chain)
+		nft_batch_del_chain(n);
+	if (!g->layout.table)
+		nft_batch_add_table(n);
+	if (!g->layout.chain)
+		nft_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
+	for (i = 0; i < PLAN_NSETS; i++) {
+		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+
+		if (create[i])
+			nft_batch_add_set(n, fam, plen, 0);
+		if ((create[i] || (g->layout.set[i] && !g->layout.rule[i])) && !g->drop_set[i])
+			nft_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
+	}
+	for (i = 0; i < PLAN_NSETS; i++) {
+		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+
+		if (g->flush[i])
+			nft_batch_flush_set(n, fam, plen);
+		if (g->del[i].n) {
+			tm[(*ntm)++] = (struct tagmap){ tag, i, false };
+			nft_batch_del_elems_any(n, g->del[i].v, g->del[i].n, tag);
+			tag += g->del[i].n;
+		}
+		if (g->add[i].n) {
+			tm[(*ntm)++] = (struct tagmap){ tag, i, true };
+			nft_batch_add_elems(n, g->add[i].v, g->add[i].n, tag);
+			tag += g->add[i].n;
+		}
+	}
+	for (i = 0; i < PLAN_NSETS; i++) {
+		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+
+		if (g->drop_set[i] && g->layout.rule[i])
+			nft_batch_del_rule(n, g->layout.rule_handle[i]);
+		if (g->drop_set[i] && g->layout.set[i])
+			nft_batch_del_set(n, fam, plen);
+		if (create[i] || g->drop_set[i])
+			g->structure_changed = true;
+	}
+}
+
+static void report_kernel_error(struct engine *g, const struct tagmap *tm, size_t ntm,
+				size_t bad_tag, const struct ipb_err *e)
+{
+	char buf[TARGET_STRLEN];
+	size_t k;
+
+	for (k = ntm; k-- > 0;) {
+		if (bad_tag == SIZE_MAX || bad_tag < tm[k].tag)
+			continue;
+		const struct elemvec *v = tm[k].add ? &g->add[tm[k].idx] : &g->del[tm[k].idx];
+
+		if (bad_tag - tm[k].tag < v->n) {
+			ipb_error("kernel refused %s: %s; nothing changed",
+				  target_format(&v->v[bad_tag - tm[k].tag].t, buf, sizeof(buf)), e->msg);
+			return;
+		}
+	}
+	ipb_error("kernel refused the change: %s; nothing changed", e->msg);
+}
+
+static int record_generation(struct engine *g)
+{
+	struct ipb_err e;
+	uint32_t genid;
+
+	if (nft_get_genid(g->n, &genid, &e))
+		return 0; /* without it status falls back to sampling */
+	if (journal_meta_set(g->j, "genid", genid, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
+}
+
+static void warn_missing_table(struct engine *g)
+{
+	uint64_t counts[PLAN_NSETS], other = 0;
+	struct ipb_err e;
+	unsigned i;
+
+	if (journal_set_counts(g->j, g->c->now, counts, &e))
+		return;
+	for (i = 0; i < PLAN_NSETS; i++)
+		other += counts[i] - (uint64_t)g->add[i].n;
+	if (other)
+		ipb_info(g->c, "warning: table inet %s was missing and has been created; "
+			       "the journal's other live bans are not enforced: run 'ipbanset reconcile'",
+			 g->c->cfg.table);
+}
+
+int engine_finish(struct engine *g)
+{
+	bool create[PLAN_NSETS];
+	struct tagmap tm[2 * PLAN_NSETS];
+	size_t ntm = 0, bad_tag = SIZE_MAX;
+	struct ipb_err e;
+	int r;
+
+	if ((r = plan_structure(g, create)))
+		goto out;
+	if (g->c->dry_run) {
+		journal_rollback(g->j);
+		g->began = false;
+		goto out;
+	}
+	build_batch(g, create, tm, &ntm);
+	if (g->table_was_missing)
+		warn_missing_table(g);
+	r = nft_batch_commit(g->n, &bad_tag, &e);
+	if (r) {
+		report_kernel_error(g, tm, ntm, bad_tag, &e);
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
+	if ((r = record_generation(g)))
+		goto out;
+	if (journal_commit(g->j, &e)) {
+		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",
+			  e.msg);
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
+	g->began = false;
+out:
+	engine_abort(g);
+	return r;
+}
+
+void engine_report(const struct engine *g, const char *verb)
+{
+	const struct ctx *c = g->c;
+	bool changed = g->added || g->removed || g->updated || g->k_added || g->k_removed ||
+		       g->k_retimed || g->structure_changed;
+
+	if (c->json) {
+		printf("{\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
+		       "\"unchanged\": %llu, \"dry_run\": %s, \"kernel\": {\"added\": %llu, "
+		       "\"removed\": %llu, \"retimed\": %llu}}\n",
+		       changed ? "true" : "false", (unsigned long long)g->added,
+		       (unsigned long long)g->removed, (unsigned long long)g->updated,
+		       (unsigned long long)g->unchanged, c->dry_run ? "true" : "false",
+		       (unsigned long long)g->k_added, (unsigned long long)g->k_removed,
+		       (unsigned long long)g->k_retimed);
+		return;
+	}
+	if (c->quiet)
+		return;
+	printf("%s%s: %llu added, %llu removed, %llu updated, %llu unchanged\n",
+	       c->dry_run ? "dry run, would have " : "", verb, (unsigned long long)g->added,
+	       (unsigned long long)g->removed, (unsigned long long)g->updated,
+	       (unsigned long long)g->unchanged);
+}

@@ -1,0 +1,372 @@
+/* ipbanset: ban addresses and prefixes in nftables sets, with a journal.
+ * This file only parses the command line and dispatches. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "ipbanset.h"
+
+#ifndef IPBANSET_VERSION
+#define IPBANSET_VERSION "0.1"
+#endif
+
+enum opt_id {
+	O_FILE = 1 << 0,
+	O_TIMEOUT = 1 << 1,
+	O_SOURCE = 1 << 2,
+	O_REASON = 1 << 3,
+	O_REPLACE = 1 << 4,
+	O_FORCE = 1 << 5,
+	O_ALL_SOURCES = 1 << 6,
+	O_FAMILY = 1 << 7,
+	O_SINCE = 1 << 8,
+	O_FORMAT = 1 << 9,
+	O_VERIFY = 1 << 10,
+	O_HOOK = 1 << 11,
+	O_PRIORITY = 1 << 12,
+	O_VERDICT = 1 << 13,
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct ctx *c);
+	unsigned opts;	/* command options it accepts */
+	int min_args, max_args; /* -1: any */
+	const char *synopsis;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT, 0, 0,
+	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject]",
+	  "create or repair the table, its chain and sets" },
+	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE, 0, -1,
+	  "ban [-t DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
+	  "ban addresses or prefixes" },
+	{ "unban", cmd_unban, O_FILE | O_SOURCE | O_ALL_SOURCES, 0, -1,
+	  "unban [-s SOURCE | --all-sources] TARGET... | -f FILE", "withdraw bans" },
+	{ "sync", cmd_sync, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_FORCE, 0, 0,
+	  "sync -s SOURCE [-t DUR] [-r REASON] [--force] -f FILE",
+	  "make SOURCE's bans exactly the targets in FILE" },
+	{ "flush", cmd_flush, O_SOURCE, 0, 0, "flush [-s SOURCE]", "withdraw all bans (of one source)" },
+	{ "query", cmd_query, 0, 1, 1, "query TARGET", "is TARGET banned, and by which bans" },
+	{ "list", cmd_list, O_SOURCE | O_FAMILY, 0, 0, "list [-s SOURCE] [--family 4|6]",
+	  "list live bans" },
+	{ "status", cmd_status, O_FORMAT | O_VERIFY, 0, 0,
+	  "status [--format text|json|prometheus] [--verify]",
+	  "counts, expiries, and whether the kernel enforces the journal" },
+	{ "reconcile", cmd_reconcile, 0, 0, 0, "reconcile",
+	  "make the kernel hold exactly the journal's live bans" },
+	{ "log", cmd_log, O_SINCE | O_SOURCE, 0, 0, "log [--since DUR] [-s SOURCE]",
+	  "history of ban and unban events" },
+	{ "gc", cmd_gc, 0, 0, 0, "gc", "drop expired bans and old history from the journal" },
+	{ "teardown", cmd_teardown, 0, 0, 0, "teardown", "delete the nftables table (the journal is kept)" },
+};
+
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "table", required_argument, NULL, 'T' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "source", required_argument, NULL, 's' },
+	{ "reason", required_argument, NULL, 'r' },
+	{ "replace", no_argument, NULL, 1000 + 4 },
+	{ "force", no_argument, NULL, 1000 + 5 },
+	{ "all-sources", no_argument, NULL, 1000 + 6 },
+	{ "family", required_argument, NULL, 1000 + 7 },
+	{ "since", required_argument, NULL, 1000 + 8 },
+	{ "format", required_argument, NULL, 1000 + 9 },
+	{ "verify", no_argument, NULL, 1000 + 10 },
+	{ "hook", required_argument, NULL, 1000 + 11 },
+	{ "priority", required_argument, NULL, 1000 + 12 },
+	{ "verdict", required_argument, NULL, 1000 + 13 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
+				   "--force", "--all-sources", "--family", "--since", "--format",
+				   "--verify", "--hook", "--priority", "--verdict" };
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: ipbanset [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+		   "Ban IPv4/IPv6 addresses and CIDR prefixes in nftables sets with per-ban\n"
+		   "kernel timeouts; a journal keeps every ban across reboots and reloads.\n\n"
+		   "Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n      ipbanset %s\n", commands[i].name, commands[i].help,
+			commands[i].synopsis);
+	fprintf(f, "\nGlobal options (before or after COMMAND):\n"
+		   "  -c, --config PATH   configuration file (default %s)\n"
+		   "  -d, --db PATH       ban journal, env IPBANSET_DB (default %s)\n"
+		   "  -T, --table NAME    nftables table (family inet), env IPBANSET_TABLE (default %s)\n"
+		   "  -j, --json          machine-readable output (one JSON document)\n"
+		   "  -n, --dry-run       print what would change; change nothing\n"
+		   "  -q, --quiet         less on stderr\n"
+		   "  -v, --verbose       more on stderr\n"
+		   "  -h, --help          this help\n"
+		   "  -V, --version       print the version\n"
+		   "\nTARGET: an address (203.0.113.7, 2001:db8::1) or prefix (198.51.100.0/24).\n"
+		   "DUR: seconds or units s m h d w (1h30m, 2d); 0, -1 or 'permanent' for no expiry.\n"
+		   "FILE: one target per line, '#'/';' comments; '-' reads stdin.\n"
+		   "Exit status: 0 ok, 1 query: not banned, 2 invalid input, 3 allowlisted, 4 system error.\n"
+		   "See ipbanset(8).\n",
+		IPB_DEFAULT_CONFIG, IPB_DEFAULT_DB, IPB_DEFAULT_TABLE);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void set_now(struct ctx *c)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	c->now = tv.tv_sec;
+	c->now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* The administrator's own address: never ban it by accident (unless --force). */
+static void read_ssh_client(struct ctx *c)
+{
+	const char *s = getenv("SSH_CONNECTION");
+	char word[64];
+	unsigned flags;
+	size_t n;
+
+	if (!s)
+		return;
+	n = strcspn(s, " ");
+	if (n == 0 || n >= sizeof(word))
+		return;
+	memcpy(word, s, n);
+	word[n] = 0;
+	if (target_parse(word, &c->ssh_client, &flags, NULL) == 0)
+		c->have_ssh_client = true;
+}
+
+struct pending {
+	const char *db, *table, *hook, *priority, *verdict, *timeout, *since;
+	unsigned seen; /* command options seen (O_*) */
+};
+
+static int parse_enum_options(struct ctx *c, const struct pending *p)
+{
+	struct ipb_err e;
+	char *end;
+	long v;
+
+	if (p->hook) {
+		if (!strcmp(p->hook, "input"))
+			c->cfg.hook = IPB_HOOK_INPUT;
+		else if (!strcmp(p->hook, "prerouting"))
+			c->cfg.hook = IPB_HOOK_PREROUTING;
+		else
+			return ipb_error("invalid hook '%s' (input or prerouting)", p->hook), 2;
+		c->hook_set = true;
+	}
+	if (p->priority) {
+		errno = 0;
+		v = strtol(p->priority, &end, 10);
+		if (errno || end == p->priority || *end || v < -1000 || v > 1000)
+			return ipb_error("invalid priority '%s' (-1000..1000)", p->priority), 2;
+		c->cfg.priority = (int)v;
+		c->cfg.priority_set = c->priority_set = true;
+	}
+	if (c->hook_set && !c->cfg.priority_set)
+		c->cfg.priority = c->cfg.hook == IPB_HOOK_PREROUTING ? -300 : -10;
+	if (p->verdict) {
+		if (!strcmp(p->verdict, "drop"))
+			c->cfg.verdict = IPB_VERDICT_DROP;
+		else if (!strcmp(p->verdict, "reject"))
+			c->cfg.verdict = IPB_VERDICT_REJECT;
+		else
+			return ipb_error("invalid verdict '%s' (drop or reject)", p->verdict), 2;
+		c->verdict_set = true;
+	}
+	if (p->timeout) {
+		if (duration_parse(p->timeout, &c->timeout, &e))
+			return ipb_error("%s", e.msg), 2;
+		c->timeout_set = true;
+	}
+	if (p->since) {
+		if (duration_parse(p->since, &c->since, &e) || c->since == 0)
+			return ipb_error("invalid duration '%s' for --since", p->since), 2;
+		c->since_set = true;
+	}
+	return 0;
+}
+
+static int apply_settings(struct ctx *c, const struct pending *p)
+{
+	const char *db = p->db, *table = p->table;
+	struct ipb_err e;
+	int r;
+
+	config_defaults(&c->cfg);
+	r = config_load(c->config_path, c->config_explicit, &c->cfg, &e);
+	if (r == -ENOENT && c->config_explicit)
+		return ipb_error("config file %s: %s", c->config_path, strerror(ENOENT)), 2;
+	if (r && r != -ENOENT)
+		return ipb_error("%s", e.msg), r == -EINVAL ? 2 : 4;
+	if (!db && getenv("IPBANSET_DB") && *getenv("IPBANSET_DB"))
+		db = getenv("IPBANSET_DB"), c->db_env = "IPBANSET_DB";
+	if (!table && getenv("IPBANSET_TABLE") && *getenv("IPBANSET_TABLE"))
+		table = getenv("IPBANSET_TABLE"), c->table_env = "IPBANSET_TABLE";
+	if (db) {
+		if (strlen(db) >= sizeof(c->cfg.db) || !*db)
+			return ipb_error("invalid journal path '%s'", db), 2;
+		strcpy(c->cfg.db, db);
+	}
+	if (table) {
+		if (!config_valid_name(table))
+			return ipb_error("invalid table name '%s'", table), 2;
+		strcpy(c->cfg.table, table);
+	}
+	return parse_enum_options(c, p);
+}
+
+static int check_command_options(const struct command *cmd, unsigned seen)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
+		if ((seen & (1u << i)) && !(cmd->opts & (1u << i)))
+			return ipb_error("%s: option %s does not apply", cmd->name, opt_names[i]), 2;
+	return 0;
+}
+
+static int check_args(struct ctx *c, const struct command *cmd)
+{
+	if (c->nargs < cmd->min_args)
+		return ipb_error("%s: missing argument; usage: ipbanset %s", cmd->name, cmd->synopsis), 2;
+	if (cmd->max_args >= 0 && c->nargs > cmd->max_args)
+		return ipb_error("%s: unexpected argument '%s'", cmd->name, c->args[cmd->max_args]), 2;
+	if (c->source_set && !config_valid_name(c->source))
+		return ipb_error("invalid source name '%s' (letters, digits, '_', '.', '-'; at most 31)",
+				 c->source), 2;
+	if (c->family && c->family != 4 && c->family != 6)
+		return 2;
+	if (c->format && strcmp(c->format, "text") && strcmp(c->format, "json") &&
+	    strcmp(c->format, "prometheus"))
+		return ipb_error("invalid format '%s' (text, json or prometheus)", c->format), 2;
+	if (c->all_sources && c->source_set)
+		return ipb_error("unban: --source and --all-sources exclude each other"), 2;
+	return 0;
+}
+
+static int parse_option(struct ctx *c, struct pending *p, int o)
+{
+	switch (o) {
+	case 'c': c->config_path = optarg, c->config_explicit = true; break;
+	case 'd': p->db = optarg; break;
+	case 'T': p->table = optarg; break;
+	case 'j': c->json = true; break;
+	case 'n': c->dry_run = true; break;
+	case 'q': c->quiet = true; break;
+	case 'v': c->verbose = true; break;
+	case 'f': c->file = optarg, p->seen |= O_FILE; break;
+	case 't': p->timeout = optarg, p->seen |= O_TIMEOUT; break;
+	case 's': c->source = optarg, c->source_set = true, p->seen |= O_SOURCE; break;
+	case 'r': c->reason = optarg, p->seen |= O_REASON; break;
+	case 1004: c->replace = true, p->seen |= O_REPLACE; break;
+	case 1005: c->force = true, p->seen |= O_FORCE; break;
+	case 1006: c->all_sources = true, p->seen |= O_ALL_SOURCES; break;
+	case 1007:
+		p->seen |= O_FAMILY;
+		if (strcmp(optarg, "4") && strcmp(optarg, "6"))
+			return ipb_error("invalid family '%s' (4 or 6)", optarg), 2;
+		c->family = (unsigned)atoi(optarg);
+		break;
+	case 1008: p->since = optarg, p->seen |= O_SINCE; break;
+	case 1009: c->format = optarg, p->seen |= O_FORMAT; break;
+	case 1010: c->verify = true, p->seen |= O_VERIFY; break;
+	case 1011: p->hook = optarg, p->seen |= O_HOOK; break;
+	case 1012: p->priority = optarg, p->seen |= O_PRIORITY; break;
+	case 1013: p->verdict = optarg, p->seen |= O_VERDICT; break;
+	default: return 2; /* getopt printed the message */
+	}
+	return 0;
+}
+
+static int run(struct ctx *c, const struct command *cmd)
+{
+	set_now(c);
+	read_ssh_client(c);
+	return cmd->fn(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual" };
+	const struct command *cmd;
+	struct pending p = { 0 };
+	bool help = false, version = false;
+	int o, r;
+
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fputs("ipbanset: refusing to run setuid or setgid\n", stderr);
+		return 4;
+	}
+	opterr = 0;
+	/* GNU getopt permutes: global and command options may stand anywhere. */
+	while ((o = getopt_long(argc, argv, ":c:d:T:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
+		if (o == '?') {
+			if (optopt)
+				ipb_error("invalid option '-%c'", optopt);
+			else
+				ipb_error("invalid option '%s'", argv[optind - 1]);
+			return 2;
+		}
+		if (o == ':')
+			return ipb_error("option '%s' needs an argument", argv[optind - 1]), 2;
+		if (o == 'h')
+			help = true;
+		else if (o == 'V')
+			version = true;
+		else if ((r = parse_option(&c, &p, o)))
+			return r;
+	}
+	if (help)
+		return usage(stdout), 0;
+	if (version)
+		return printf("ipbanset %s\n", IPBANSET_VERSION), 0;
+	if (optind >= argc)
+		return usage(stderr), 2;
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), 2;
+	c.command = cmd->name;
+	c.args = argv + optind + 1;
+	c.nargs = argc - optind - 1;
+	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)) ||
+	    (r = apply_settings(&c, &p)))
+		return r;
+	r = run(&c, cmd);
+	config_free(&c.cfg);
+	fflush(stdout);
+	if (ferror(stdout))
+		return ipb_error("write error on standard output"), 4;
+	return r;
+}

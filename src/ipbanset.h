@@ -1,0 +1,138 @@
+/* What the command modules share: the parsed command line and the engine that brackets
+ * one netlink batch inside one journal transaction. */
+#ifndef IPBANSET_IPBANSET_H
+#define IPBANSET_IPBANSET_H
+
+#include "addr.h"
+#include "config.h"
+#include "journal.h"
+#include "nft.h"
+#include "plan.h"
+
+struct ctx {
+	struct config cfg;
+	const char *config_path;
+	bool config_explicit;
+	const char *db_env, *table_env; /* which environment variable set db / table, if any */
+	bool json, dry_run, quiet, verbose;
+
+	/* command options */
+	const char *command;
+	int64_t timeout; /* seconds, 0 = permanent */
+	bool timeout_set;
+	const char *source;
+	bool source_set, all_sources, replace, force, verify;
+	const char *reason;
+	const char *file;
+	unsigned family;
+	int64_t since;
+	bool since_set;
+	const char *format;
+	bool hook_set, priority_set, verdict_set;
+	char **args;
+	int nargs;
+
+	int64_t now;	/* Unix seconds at start */
+	int64_t now_ms; /* Unix milliseconds at start */
+	struct target ssh_client; /* from $SSH_CONNECTION */
+	bool have_ssh_client;
+};
+
+/* Messages: "ipbanset: ..." on stderr. */
+__attribute__((format(printf, 1, 2))) void ipb_error(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void ipb_info(const struct ctx *c, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void ipb_verbose(const struct ctx *c, const char *fmt, ...);
+/* Exit status for a negative errno from a lower layer. */
+int ipb_exit_for(int err);
+
+/* Commands; each returns the exit status. */
+int cmd_init(struct ctx *c);
+int cmd_ban(struct ctx *c);
+int cmd_unban(struct ctx *c);
+int cmd_sync(struct ctx *c);
+int cmd_flush(struct ctx *c);
+int cmd_query(struct ctx *c);
+int cmd_list(struct ctx *c);
+int cmd_status(struct ctx *c);
+int cmd_reconcile(struct ctx *c);
+int cmd_log(struct ctx *c);
+int cmd_gc(struct ctx *c);
+int cmd_teardown(struct ctx *c);
+
+/* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
+ * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */
+int read_targets(struct ctx *c, struct target_list *l, bool check_allow);
+
+/* Open the journal (creating it for writers) and print errors; returns exit status. */
+int open_journal(struct ctx *c, struct journal **j, bool create);
+
+/* ---- engine.c: one journal transaction bracketing one kernel batch ---- */
+
+struct pool; /* stable storage for element comments */
+
+struct engine {
+	struct ctx *c;
+	struct journal *j;
+	struct nft *n;
+	struct nft_layout layout;
+	bool began;
+	/* kernel element changes, per set */
+	struct elemvec {
+		struct nft_elem *v;
+		size_t n, cap;
+	} add[PLAN_NSETS], del[PLAN_NSETS], flush_add[PLAN_NSETS];
+	bool touched[PLAN_NSETS]; /* sets whose emptiness must be re-checked */
+	bool flush[PLAN_NSETS];	  /* rewrite this set: flush + add flush_add */
+	bool drop_set[PLAN_NSETS];
+	struct pool *pool;
+	/* counts for the contract's JSON */
+	uint64_t added, removed, updated, unchanged;
+	uint64_t k_added, k_removed, k_retimed;
+	bool structure_changed;
+	bool table_was_missing;
+	/* init: rules to delete before anything else (verdict change), and the chain to
+	 * recreate (hook or priority change) */
+	uint64_t pre_del_rule[PLAN_NSETS];
+	bool recreate_chain;
+	char last_comment[NFT_COMMENT_MAX + 64];
+	const char *last_comment_ptr;
+};
+
+/* Open journal (create) and netlink, BEGIN IMMEDIATE, read the kernel layout.
+ * Returns 0 or an exit status, having printed the error. */
+int engine_start(struct engine *g, struct ctx *c);
+/* Queue kernel changes. expires/comment describe the element after the change. */
+void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, const char *source,
+		     const char *reason);
+void engine_elem_del(struct engine *g, const struct target *t);
+void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,
+			const char *source, const char *reason);
+/* Build the batch (sets and rules created/removed as the journal now requires), send it,
+ * record the kernel generation and commit the journal; or, with --dry-run, roll back.
+ * Returns exit status, having printed any error. Always releases everything. */
+int engine_finish(struct engine *g);
+/* Abandon: roll back, close. */
+void engine_abort(struct engine *g);
+/* Print the contract's JSON / a one-line summary for a state-changing command. */
+void engine_report(const struct engine *g, const char *verb);
+/* The kernel element comment for a ban: "SOURCE: REASON" (pool-backed). */
+const char *engine_comment(struct engine *g, const char *source, const char *reason);
+
+/* Apply one source's new expiry for one target to journal and kernel: handles the other
+ * sources' bans on the same target. newexp 0 = withdraw this source's ban (all_sources:
+ * every source's). Returns 0 or exit status. */
+int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
+		  bool replace, const char *reason, bool all_sources, const char *event_kind);
+
+/* Journal event helper. */
+int engine_event(struct engine *g, const char *kind, const struct target *t, const char *source,
+		 const char *reason, const char *detail);
+
+/* reconcile.c, shared with status --verify */
+struct drift {
+	uint64_t missing, unexpected, retime;
+	bool exact;
+	const char *method;
+};
+
+#endif

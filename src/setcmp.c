@@ -1,0 +1,120 @@
+/* Set comparison by dump: only for sets small enough to dump (see SETCMP_DUMP_LIMIT). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "setcmp.h"
+
+static int jelem_cb(void *arg, const struct ban *b)
+{
+	struct setcmp *s = arg;
+	struct jelem *el;
+
+	if (s->nj == s->capj) {
+		size_t cap = s->capj ? s->capj * 2 : 256;
+		struct jelem *nv = realloc(s->j, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->j = nv;
+		s->capj = cap;
+	}
+	el = &s->j[s->nj];
+	el->t = b->t;
+	el->expires = b->expires;
+	el->source = strdup(b->source);
+	el->reason = b->reason ? strdup(b->reason) : NULL;
+	if (!el->source)
+		return -ENOMEM;
+	s->nj++;
+	return 0;
+}
+
+int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
+			struct ipb_err *e)
+{
+	return journal_set_elements(j, set_family(idx), set_plen(idx), now, jelem_cb, s, e);
+}
+
+static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
+{
+	struct setcmp *s = arg;
+
+	(void)comment;
+	if (s->nk == s->capk) {
+		size_t cap = s->capk ? s->capk * 2 : 256;
+		struct kelem *nv = realloc(s->k, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->k = nv;
+		s->capk = cap;
+	}
+	s->k[s->nk].t = *t;
+	s->k[s->nk++].remaining_ms = remaining_ms;
+	return 0;
+}
+
+static int kelem_cmp(const void *a, const void *b)
+{
+	return target_cmp(&((const struct kelem *)a)->t, &((const struct kelem *)b)->t);
+}
+
+static bool timeouts_agree(int64_t expires, uint64_t remaining_ms, int64_t now_ms)
+{
+	int64_t want;
+
+	if (expires == IPB_NEVER || remaining_ms == 0)
+		return expires == IPB_NEVER && remaining_ms == 0;
+	want = expires * 1000 - now_ms;
+	return llabs(want - (int64_t)remaining_ms) <= SETCMP_SLACK_MS;
+}
+
+int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
+		   struct ipb_err *e)
+{
+	size_t a = 0, b = 0;
+	int r, c;
+
+	r = nft_dump_set(n, set_family(idx), set_plen(idx), kelem_cb, s, e);
+	if (r)
+		return r;
+	qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
+	s->missing = malloc((s->nj + 1) * sizeof(size_t));
+	s->retime = malloc((s->nj + 1) * sizeof(size_t));
+	s->unexpected = malloc((s->nk + 1) * sizeof(size_t));
+	if (!s->missing || !s->retime || !s->unexpected)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	while (a < s->nj || b < s->nk) {
+		c = a == s->nj ? 1 : b == s->nk ? -1 : target_cmp(&s->j[a].t, &s->k[b].t);
+		if (c < 0) {
+			/* about to expire anyway: the kernel may have let it go already */
+			if (s->j[a].expires == IPB_NEVER || s->j[a].expires * 1000 - now_ms > SETCMP_SLACK_MS)
+				s->missing[s->nmissing++] = a;
+			a++;
+		} else if (c > 0) {
+			s->unexpected[s->nunexpected++] = b++;
+		} else {
+			if (!timeouts_agree(s->j[a].expires, s->k[b].remaining_ms, now_ms))
+				s->retime[s->nretime++] = a;
+			a++, b++;
+		}
+	}
+	return 0;
+}
+
+void setcmp_free(struct setcmp *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nj; i++) {
+		free((void *)s->j[i].source);
+		free((void *)s->j[i].reason);
+	}
+	free(s->j);
+	free(s->k);
+	free(s->missing);
+	free(s->retime);
+	free(s->unexpected);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,343 @@
+/* status: counts and expiries from the journal, and whether the kernel enforces them.
+ * The drift check never dumps a large set: it trusts an unchanged ruleset generation,
+ * dumps small sets, and samples large ones with targeted GETs (--verify dumps all). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "setcmp.h"
+
+#define SAMPLE_SIZE 256
+
+struct kcheck {
+	bool checked, present, in_sync, exact;
+	uint64_t missing, unexpected, retime;
+	uint64_t packets, bytes;
+	char method[256];
+};
+
+struct sample {
+	struct target *t;
+	size_t n;
+	int64_t now;
+	const bool *large;
+};
+
+static int sample_cb(void *arg, const struct ban *b)
+{
+	struct sample *s = arg;
+
+	/* only large sets are sampled; skip bans about to expire (the kernel may be first) */
+	if (!s->large[plan_set_index(b->t.family, b->t.plen)])
+		return 0;
+	if (b->expires != IPB_NEVER && b->expires - s->now < SETCMP_SLACK_MS / 1000 + 1)
+		return 0;
+	s->t[s->n++] = b->t;
+	return 0;
+}
+
+static int check_small_set(struct kcheck *k, struct journal *j, struct nft *n, unsigned idx,
+			   const struct ctx *c, struct ipb_err *e)
+{
+	struct setcmp s = { 0 };
+	int r;
+
+	r = setcmp_load_journal(&s, j, idx, c->now, e);
+	if (!r)
+		r = setcmp_compare(&s, n, idx, c->now_ms, e);
+	if (!r) {
+		k->missing += s.nmissing;
+		k->unexpected += s.nunexpected;
+		k->retime += s.nretime;
+	}
+	setcmp_free(&s);
+	return r;
+}
+
+/* Targeted GETs of a random sample of the large sets' elements; extrapolates. */
+static int check_large_sets(struct kcheck *k, struct journal *j, struct nft *n, const bool *large,
+			    uint64_t large_total, const struct ctx *c, struct ipb_err *e)
+{
+	struct target t[SAMPLE_SIZE];
+	bool present[SAMPLE_SIZE];
+	struct sample s = { t, 0, c->now, large };
+	size_t i, miss = 0;
+	int r;
+
+	if ((r = journal_sample(j, c->now, SAMPLE_SIZE, sample_cb, &s, e)))
+		return r;
+	if (!s.n)
+		return 0;
+	if ((r = nft_get_elems(n, t, s.n, present, NULL, e)))
+		return r;
+	for (i = 0; i < s.n; i++)
+		miss += !present[i];
+	if (miss) {
+		k->missing += (large_total * miss + s.n - 1) / s.n;
+		k->exact = false;
+	}
+	return 0;
+}
+
+static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total, struct kcheck *k)
+{
+	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
+	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
+	struct nft_layout l;
+	struct nft *n = NULL;
+	struct ipb_err e;
+	uint32_t genid = 0;
+	int64_t recorded = 0;
+	bool found = false;
+	unsigned i, dumped = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->exact = true;
+	if (nft_open(&n, c->cfg.table, &e) || nft_get_layout(n, &l, &e)) {
+		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
+		goto out;
+	}
+	k->checked = true;
+	if (j && journal_set_counts(j, c->now, counts, &e)) {
+		k->checked = false;
+		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
+		goto out;
+	}
+	if (!l.table) {
+		for (i = 0; i < PLAN_NSETS; i++)
+			k->missing += counts[i];
+		k->in_sync = k->missing == 0;
+		snprintf(k->method, sizeof(k->method), "table inet %s is missing", c->cfg.table);
+		goto out;
+	}
+	k->present = true;
+	nft_get_counters(n, &k->packets, &k->bytes, &e);
+	for (i = 0; i < PLAN_NSETS; i++) {
+		if (counts[i] && (!l.set[i] || !l.rule[i] || !l.chain)) {
+			k->missing += counts[i];
+			broken = true;
+		} else if (!counts[i] && l.set[i]) {
+			k->unexpected++; /* a set the journal does not need: at least one element */
+			broken = true;
+			k->exact = false;
+		}
+	}
+	if (!nft_get_genid(n, &genid, &e) && j)
+		journal_meta_get(j, "genid", &recorded, &found, &e);
+	if (!c->verify && !broken && found && (uint32_t)recorded == genid) {
+		k->in_sync = true;
+		snprintf(k->method, sizeof(k->method),
+			 "ruleset generation %u unchanged since ipbanset's last commit", genid);
+		goto out;
+	}
+	for (i = 0; i < PLAN_NSETS; i++) {
+		if (!counts[i] || !l.set[i])
+			continue;
+		if (c->verify || counts[i] <= SETCMP_DUMP_LIMIT) {
+			if (check_small_set(k, j, n, i, c, &e))
+				break;
+			dumped++;
+		} else {
+			large[i] = any_large = true;
+			large_total += counts[i];
+		}
+	}
+	if (any_large && check_large_sets(k, j, n, large, large_total, c, &e) == 0)
+		k->exact = k->exact && !any_large;
+	k->in_sync = !k->missing && !k->unexpected && !k->retime;
+	snprintf(k->method, sizeof(k->method), "%s%s; compared %u set%s by dump%s",
+		 c->verify ? "full comparison (--verify)" : "ruleset changed since ipbanset's last commit",
+		 broken ? ", sets or rules missing" : "", dumped, dumped == 1 ? "" : "s",
+		 any_large ? "; sampled large sets with targeted look-ups (unexpected elements in them "
+			     "are not counted; use --verify)" : "");
+out:
+	if (n)
+		nft_close(n);
+	(void)total;
+}
+
+struct next_state {
+	struct strbuf *sb;
+	const struct ctx *c;
+	size_t n;
+};
+
+static int next_cb(void *arg, const struct ban *b)
+{
+	struct next_state *s = arg;
+	char t[TARGET_STRLEN], ts[32], r[256], d[32];
+
+	if (s->c->json || (s->c->format && !strcmp(s->c->format, "json"))) {
+		sb_printf(s->sb, "%s{\"target\": ", s->n ? ", " : "");
+		sb_json_str(s->sb, target_format(&b->t, t, sizeof(t)));
+		sb_printf(s->sb, ", \"source\": ");
+		sb_json_str(s->sb, b->source);
+		ipb_rfc3339(b->expires, ts, sizeof(ts));
+		sb_printf(s->sb, ", \"expires\": \"%s\", \"reason\": ", ts);
+		sb_json_str(s->sb, b->reason);
+		sb_printf(s->sb, "}");
+	} else {
+		sb_printf(s->sb, "  %-20s %-16s in %-12s %s\n", target_format(&b->t, t, sizeof(t)),
+			  b->source, duration_format(b->expires - s->c->now, d, sizeof(d)),
+			  ipb_escape(b->reason, r, sizeof(r)));
+	}
+	s->n++;
+	return 0;
+}
+
+static void print_json(const struct ctx *c, const struct journal_counts *jc, const char *next,
+		       const struct kcheck *k, struct journal *j)
+{
+	struct strbuf sb;
+	size_t i;
+
+	sb_init(&sb);
+	sb_printf(&sb, "{\"table\": ");
+	sb_json_str(&sb, c->cfg.table);
+	sb_printf(&sb, ", \"total\": %llu, \"families\": {\"ipv4\": {\"addresses\": %llu, \"networks\": %llu}, "
+		       "\"ipv6\": {\"addresses\": %llu, \"networks\": %llu}}, \"sources\": {",
+		  (unsigned long long)jc->total, (unsigned long long)jc->v4_addresses,
+		  (unsigned long long)jc->v4_networks, (unsigned long long)jc->v6_addresses,
+		  (unsigned long long)jc->v6_networks);
+	for (i = 0; i < jc->nsources; i++) {
+		sb_printf(&sb, i ? ", " : "");
+		sb_json_str(&sb, jc->sources[i].name);
+		sb_printf(&sb, ": %llu", (unsigned long long)jc->sources[i].count);
+	}
+	sb_printf(&sb, "}, \"expiring\": {\"1m\": %llu, \"1h\": %llu, \"1d\": %llu, \"later\": %llu, "
+		       "\"permanent\": %llu}, \"next\": [%s], ",
+		  (unsigned long long)jc->exp_1m, (unsigned long long)jc->exp_1h,
+		  (unsigned long long)jc->exp_1d, (unsigned long long)jc->exp_later,
+		  (unsigned long long)jc->exp_permanent, next ? next : "");
+	sb_printf(&sb, "\"journal\": {\"path\": ");
+	sb_json_str(&sb, c->cfg.db);
+	sb_printf(&sb, ", \"size_bytes\": %lld, \"expired_rows\": %llu, \"events\": %llu}, ",
+		  (long long)(j ? journal_size_bytes(j) : 0), (unsigned long long)jc->expired_rows,
+		  (unsigned long long)jc->events);
+	sb_printf(&sb, "\"kernel\": {\"checked\": %s, \"present\": %s, \"in_sync\": %s, \"missing\": %llu, "
+		       "\"unexpected\": %llu, \"retime\": %llu, \"exact\": %s, \"method\": ",
+		  k->checked ? "true" : "false", k->present ? "true" : "false",
+		  k->in_sync ? "true" : "false", (unsigned long long)k->missing,
+		  (unsigned long long)k->unexpected, (unsigned long long)k->retime,
+		  k->exact ? "true" : "false");
+	sb_json_str(&sb, k->method);
+	sb_printf(&sb, ", \"repair\": %s, \"dropped_packets\": %llu, \"dropped_bytes\": %llu}}\n",
+		  k->in_sync || !k->checked ? "null" : "\"ipbanset reconcile\"",
+		  (unsigned long long)k->packets, (unsigned long long)k->bytes);
+	fwrite(sb.buf, 1, sb.len, stdout);
+	sb_free(&sb);
+}
+
+static void print_prometheus(const struct ctx *c, const struct journal_counts *jc,
+			     const struct kcheck *k, struct journal *j)
+{
+	size_t i;
+
+	printf("# HELP ipbanset_bans Live bans in the journal.\n# TYPE ipbanset_bans gauge\n");
+	printf("ipbanset_bans{family=\"ipv4\",kind=\"address\"} %llu\n", (unsigned long long)jc->v4_addresses);
+	printf("ipbanset_bans{family=\"ipv4\",kind=\"network\"} %llu\n", (unsigned long long)jc->v4_networks);
+	printf("ipbanset_bans{family=\"ipv6\",kind=\"address\"} %llu\n", (unsigned long long)jc->v6_addresses);
+	printf("ipbanset_bans{family=\"ipv6\",kind=\"network\"} %llu\n", (unsigned long long)jc->v6_networks);
+	printf("# HELP ipbanset_bans_by_source Live bans per source.\n# TYPE ipbanset_bans_by_source gauge\n");
+	for (i = 0; i < jc->nsources; i++)
+		printf("ipbanset_bans_by_source{source=\"%s\"} %llu\n", jc->sources[i].name,
+		       (unsigned long long)jc->sources[i].count);
+	printf("# HELP ipbanset_bans_expiring Live bans by time to expiry.\n# TYPE ipbanset_bans_expiring gauge\n");
+	printf("ipbanset_bans_expiring{within=\"1m\"} %llu\n", (unsigned long long)jc->exp_1m);
+	printf("ipbanset_bans_expiring{within=\"1h\"} %llu\n", (unsigned long long)jc->exp_1h);
+	printf("ipbanset_bans_expiring{within=\"1d\"} %llu\n", (unsigned long long)jc->exp_1d);
+	printf("ipbanset_bans_expiring{within=\"later\"} %llu\n", (unsigned long long)jc->exp_later);
+	printf("ipbanset_bans_expiring{within=\"permanent\"} %llu\n", (unsigned long long)jc->exp_permanent);
+	printf("# HELP ipbanset_kernel_in_sync 1 when the kernel enforces exactly the journal.\n"
+	       "# TYPE ipbanset_kernel_in_sync gauge\nipbanset_kernel_in_sync %d\n", k->in_sync ? 1 : 0);
+	printf("# TYPE ipbanset_kernel_missing gauge\nipbanset_kernel_missing %llu\n",
+	       (unsigned long long)k->missing);
+	printf("# TYPE ipbanset_kernel_unexpected gauge\nipbanset_kernel_unexpected %llu\n",
+	       (unsigned long long)k->unexpected);
+	printf("# TYPE ipbanset_dropped_packets_total counter\nipbanset_dropped_packets_total %llu\n",
+	       (unsigned long long)k->packets);
+	printf("# TYPE ipbanset_journal_bytes gauge\nipbanset_journal_bytes %lld\n",
+	       (long long)(j ? journal_size_bytes(j) : 0));
+	(void)c;
+}
+
+static void print_text(const struct ctx *c, const struct journal_counts *jc, const char *next,
+		       const struct kcheck *k, struct journal *j)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	const char *ok = tty ? "\033[32m" : "", *bad = tty ? "\033[31m" : "", *end = tty ? "\033[0m" : "";
+	size_t i;
+
+	printf("%-12s inet %s\n", "table", c->cfg.table);
+	printf("%-12s %llu (IPv4: %llu addresses, %llu networks; IPv6: %llu addresses, %llu networks)\n",
+	       "bans", (unsigned long long)jc->total, (unsigned long long)jc->v4_addresses,
+	       (unsigned long long)jc->v4_networks, (unsigned long long)jc->v6_addresses,
+	       (unsigned long long)jc->v6_networks);
+	printf("%-12s", "sources");
+	for (i = 0; i < jc->nsources; i++)
+		printf(" %s %llu%s", jc->sources[i].name, (unsigned long long)jc->sources[i].count,
+		       i + 1 < jc->nsources ? "," : "");
+	printf("%s\n", jc->nsources ? "" : " none");
+	printf("%-12s 1m: %llu  1h: %llu  1d: %llu  later: %llu  permanent: %llu\n", "expiring",
+	       (unsigned long long)jc->exp_1m, (unsigned long long)jc->exp_1h,
+	       (unsigned long long)jc->exp_1d, (unsigned long long)jc->exp_later,
+	       (unsigned long long)jc->exp_permanent);
+	printf("%-12s %s (%lld bytes, %llu expired rows awaiting gc, %llu events)\n", "journal",
+	       c->cfg.db, (long long)(j ? journal_size_bytes(j) : 0),
+	       (unsigned long long)jc->expired_rows, (unsigned long long)jc->events);
+	if (!k->checked)
+		printf("%-12s %s\n", "kernel", k->method);
+	else if (k->in_sync)
+		printf("%-12s %sin sync%s (%s)\n", "kernel", ok, end, k->method);
+	else
+		printf("%-12s %sNOT in sync%s: %llu missing, %llu unexpected, %llu with wrong timeout "
+		       "(%s); run 'ipbanset reconcile'\n", "kernel", bad, end,
+		       (unsigned long long)k->missing, (unsigned long long)k->unexpected,
+		       (unsigned long long)k->retime, k->method);
+	if (k->present)
+		printf("%-12s %llu packets, %llu bytes\n", "dropped", (unsigned long long)k->packets,
+		       (unsigned long long)k->bytes);
+	if (next && *next)
+		printf("next to expire:\n%s", next);
+}
+
+int cmd_status(struct ctx *c)
+{
+	struct journal_counts jc = { 0 };
+	struct strbuf next;
+	struct next_state ns = { &next, c, 0 };
+	struct journal *j;
+	struct kcheck k;
+	struct ipb_err e;
+	int r;
+
+	if (c->json && !c->format)
+		c->format = "json";
+	if ((r = open_journal(c, &j, false)))
+		return r;
+	sb_init(&next);
+	if (j && (journal_begin_read(j, &e) || journal_counts(j, c->now, &jc, &e) ||
+		  journal_next_expiring(j, c->now, 10, next_cb, &ns, &e))) {
+		ipb_error("%s", e.msg);
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
+	kernel_check(c, j, jc.total, &k);
+	if (c->format && !strcmp(c->format, "json"))
+		print_json(c, &jc, next.buf, &k, j);
+	else if (c->format && !strcmp(c->format, "prometheus"))
+		print_prometheus(c, &jc, &k, j);
+	else
+		print_text(c, &jc, next.buf, &k, j);
+out:
+	if (j) {
+		journal_rollback(j);
+		journal_close(j);
+	}
+	sb_free(&next);
+	journal_counts_free(&jc);
+	return r;
+}
