@@ -56,6 +56,7 @@ struct plan_elem {
 	struct target t; /* network + plen: which set, which element */
 	int64_t expires; /* IPB_NEVER or Unix seconds */
 };
+bool plan_blocked(const struct plan_elem *elems, size_t n, const struct target *t, int64_t now);
 
 /* Build kernel elements from a list of (target, expiry) bans (any order, duplicates of a
  * target by several sources allowed): one element per distinct target with the max live
