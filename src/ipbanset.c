@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <utmpx.h>
 
 #include "duration.h"
 #include "ipbanset.h"
@@ -147,6 +148,36 @@ static void set_now(struct ctx *c)
 	c->now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* sudo's env_reset drops $SSH_CONNECTION: fall back to the utmp record of our terminal,
+ * which sshd fills with the client's address. */
+static bool ssh_client_from_utmp(struct target *t)
+{
+	const char *tty = ttyname(STDIN_FILENO);
+	struct utmpx *u;
+	bool found = false;
+
+	if (!tty || strncmp(tty, "/dev/", 5))
+		return false;
+	setutxent();
+	while (!found && (u = getutxent())) {
+		if (u->ut_type != USER_PROCESS || strncmp(u->ut_line, tty + 5, sizeof(u->ut_line)))
+			continue;
+		memset(t, 0, sizeof(*t));
+		if (u->ut_addr_v6[1] == 0 && u->ut_addr_v6[2] == 0 && u->ut_addr_v6[3] == 0) {
+			if (!u->ut_addr_v6[0])
+				break;
+			t->family = 4, t->plen = 32;
+			memcpy(t->addr, &u->ut_addr_v6[0], 4);
+		} else {
+			t->family = 6, t->plen = 128;
+			memcpy(t->addr, u->ut_addr_v6, 16);
+		}
+		found = true;
+	}
+	endutxent();
+	return found;
+}
+
 /* The administrator's own address: never ban it by accident (unless --force). */
 static void read_ssh_client(struct ctx *c)
 {
@@ -155,8 +186,10 @@ static void read_ssh_client(struct ctx *c)
 	unsigned flags;
 	size_t n;
 
-	if (!s)
+	if (!s) {
+		c->have_ssh_client = ssh_client_from_utmp(&c->ssh_client);
 		return;
+	}
 	n = strcspn(s, " ");
 	if (n == 0 || n >= sizeof(word))
 		return;
