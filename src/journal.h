@@ -7,7 +7,8 @@
  *   bans(fam, plen, net BLOB, source, created, expires, reason,
  *        PRIMARY KEY (fam, plen, net, source)) WITHOUT ROWID
  *        expires = Unix seconds, IPB_NEVER (INT64_MAX) for permanent
- *   index bans_expires(expires), bans_source(source, fam, plen, net)
+ *   index bans_source(source, fam, net, plen, expires): target_cmp order per source,
+ *         covering for status counts (no expires index: each index costs a 1M ban ~1 s)
  *   events(id INTEGER PRIMARY KEY, time, kind, target, source, reason, detail, uid, user)
  *   meta(key PRIMARY KEY, value)   -- e.g. "genid": kernel generation at our last commit
  */
@@ -98,7 +99,8 @@ void journal_counts_free(struct journal_counts *c);
 int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const char *), void *arg,
 		    struct ipb_err *e);
 
-/* History. uid and $SUDO_USER are filled in by the journal. */
+/* History. uid (when < 0) and user (when NULL, from $SUDO_USER) are filled in by the
+ * journal; time 0 means now. */
 struct event {
 	int64_t time;
 	const char *kind; /* ban unban expire sync flush reconcile gc init teardown */

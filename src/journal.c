@@ -1,0 +1,1255 @@
+/* The ban journal on SQLite: safe opening, schema migrations, cached statements. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "journal.h"
+
+/* ---- schema ---- */
+
+/* migrations[v] takes a journal from version v to v + 1; all pending ones run in one
+ * transaction. Never edit a released step: append a new one. */
+static const char *const migrations[] = {
+	/* Every index costs about as much per ban as the row itself (a 1M-target ban
+	 * writes 1M rows in one transaction), so there are only the ones hot paths need:
+	 * the primary key serves bans_of_target and set_elements; bans_source serves sync
+	 * (target_cmp order per source) and, covering expires, status counts without
+	 * reading the rows.
+	 * gc, next_expiring and the history's time filter scan instead: they are rare. */
+	"CREATE TABLE bans (fam INTEGER NOT NULL, plen INTEGER NOT NULL, net BLOB NOT NULL,"
+	"  source TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL, reason TEXT,"
+	"  PRIMARY KEY (fam, plen, net, source)) WITHOUT ROWID;"
+	"CREATE INDEX bans_source ON bans (source, fam, net, plen, expires);"
+	"CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+	"  target TEXT, source TEXT, reason TEXT, detail TEXT, uid INTEGER, user TEXT);"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;",
+};
+#define JOURNAL_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- cached statements ---- */
+
+#define BAN_COLS "fam, plen, net, source, created, expires, reason"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_OF_TARGET,
+	ST_LIVE,
+	ST_OF_SOURCE,
+	ST_SET_ELEMENTS,
+	ST_SET_COUNTS,
+	ST_NEXT,
+	ST_SET_NEXT,
+	ST_NET_MIN,
+	ST_NET_MAX,
+	ST_SEEK,
+	ST_TARGET_MAX,
+	ST_PUT,
+	ST_DEL,
+	ST_COUNT_SOURCES,
+	ST_COUNT_LIVE,
+	ST_COUNT_EVENTS,
+	ST_SOURCE_NEXT,
+	ST_ADD_EVENT,
+	ST_EVENTS,
+	ST_GC_EXPIRED,
+	ST_GC_DEL_BANS,
+	ST_GC_OLD_EVENTS,
+	ST_GC_CAP_EVENTS,
+	ST_META_GET,
+	ST_META_SET,
+	ST_COUNT_
+};
+
+static const char *const stmt_sql[ST_COUNT_] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_OF_TARGET] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2 AND net = ?3",
+	[ST_LIVE] = "SELECT " BAN_COLS " FROM bans WHERE expires > ?1"
+		    " AND (?2 IS NULL OR source = ?2) AND (?3 = 0 OR fam = ?3)"
+		    " ORDER BY fam, plen, net, source",
+	[ST_OF_SOURCE] = "SELECT " BAN_COLS " FROM bans INDEXED BY bans_source"
+			 " WHERE source = ?1 AND expires > ?2 ORDER BY fam, net, plen",
+	/* SQLite takes bare columns from the row that holds the max() */
+	[ST_SET_ELEMENTS] = "SELECT fam, plen, net, source, created, max(expires), reason FROM bans"
+			    " WHERE fam = ?1 AND plen = ?2 AND expires > ?3 GROUP BY net ORDER BY net",
+	[ST_SET_COUNTS] = "SELECT fam, plen, count(DISTINCT net) FROM bans WHERE expires > ?1"
+			  " GROUP BY fam, plen",
+	[ST_NEXT] = "SELECT " BAN_COLS " FROM bans WHERE expires > ?1 AND expires < ?2"
+		    " ORDER BY expires LIMIT ?3",
+	[ST_SET_NEXT] = "SELECT fam, plen FROM bans WHERE (fam, plen) > (?1, ?2)"
+			" ORDER BY fam, plen LIMIT 1",
+	[ST_NET_MIN] = "SELECT net FROM bans WHERE fam = ?1 AND plen = ?2 ORDER BY net LIMIT 1",
+	[ST_NET_MAX] = "SELECT net FROM bans WHERE fam = ?1 AND plen = ?2 ORDER BY net DESC LIMIT 1",
+	[ST_SEEK] = "SELECT net FROM bans WHERE fam = ?1 AND plen = ?2 AND net >= ?3 AND expires > ?4"
+		    " ORDER BY net LIMIT 1",
+	[ST_TARGET_MAX] = "SELECT fam, plen, net, source, created, max(expires), reason FROM bans"
+			  " WHERE fam = ?1 AND plen = ?2 AND net = ?3 AND expires > ?4",
+	[ST_PUT] = "INSERT INTO bans (" BAN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		   " ON CONFLICT (fam, plen, net, source) DO UPDATE SET created = excluded.created,"
+		   " expires = excluded.expires, reason = excluded.reason",
+	[ST_DEL] = "DELETE FROM bans WHERE fam = ?1 AND plen = ?2 AND net = ?3 AND source = ?4",
+	/* Status at 1M rows: simple aggregates over the covering source index are fast;
+	 * GROUP BY on anything but its prefix would sort, and sum(a AND b) is slow. */
+	[ST_COUNT_SOURCES] = "SELECT source, count(*) FILTER (WHERE expires > ?1), count(*)"
+			     " FROM bans INDEXED BY bans_source GROUP BY source ORDER BY source",
+	[ST_COUNT_LIVE] = "SELECT count(*) FILTER (WHERE expires <= ?2),"
+			  " count(*) FILTER (WHERE expires > ?2 AND expires <= ?3),"
+			  " count(*) FILTER (WHERE expires > ?3 AND expires <= ?4),"
+			  " count(*) FILTER (WHERE expires > ?4 AND expires < ?5),"
+			  " count(*) FILTER (WHERE expires = ?5),"
+			  " count(*) FILTER (WHERE fam = 4 AND plen = 32),"
+			  " count(*) FILTER (WHERE fam = 4 AND plen < 32),"
+			  " count(*) FILTER (WHERE fam = 6 AND plen = 128),"
+			  " count(*) FILTER (WHERE fam = 6 AND plen < 128)"
+			  " FROM bans INDEXED BY bans_source WHERE expires > ?1",
+	[ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
+	[ST_SOURCE_NEXT] = "SELECT source FROM bans INDEXED BY bans_source"
+			   " WHERE source > ?1 AND expires > ?2 ORDER BY source LIMIT 1",
+	[ST_ADD_EVENT] = "INSERT INTO events (time, kind, target, source, reason, detail, uid, user)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_EVENTS] = "SELECT time, kind, target, source, reason, detail, uid, user FROM events"
+		      " WHERE time >= ?1 AND (?2 IS NULL OR source = ?2) ORDER BY time, id",
+	[ST_GC_EXPIRED] = "SELECT " BAN_COLS " FROM bans WHERE expires <= ?1",
+	[ST_GC_DEL_BANS] = "DELETE FROM bans WHERE expires <= ?1",
+	[ST_GC_OLD_EVENTS] = "DELETE FROM events WHERE time < ?1",
+	[ST_GC_CAP_EVENTS] = "DELETE FROM events WHERE id < (SELECT id FROM events"
+			     " ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1)",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+struct journal {
+	sqlite3 *db;
+	char *path;
+	bool read_only;
+	int64_t uid;
+	const char *user;
+	sqlite3_stmt *stmt[ST_COUNT_];
+	bool in_use[ST_COUNT_];
+};
+
+/* ---- errors ---- */
+
+/* Map an SQLite result to -errno and a message naming the journal; call before reset. */
+static int journal_fail(struct journal *j, int rc, const char *what, struct ipb_err *e)
+{
+	const char *path = j->path, *msg = j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc);
+	int sys = j->db ? sqlite3_system_errno(j->db) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		ipb_seterr(e, "journal %s: %s: still locked by another ipbanset after 60 s (%s)",
+			   path, what, msg);
+		return -EBUSY;
+	case SQLITE_FULL:
+		ipb_seterr(e, "journal %s: %s: no space left on device", path, what);
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		ipb_seterr(e, "journal %s is damaged (%s); it was left untouched: restore it from a "
+			   "backup (moving it aside starts an empty journal)", path, msg);
+		return -EBADMSG;
+	case SQLITE_READONLY:
+		ipb_seterr(e, "journal %s: %s: read-only (%s)", path, what, msg);
+		return -EPERM;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		ipb_seterr(e, "journal %s: %s: permission denied (%s)", path, what, msg);
+		return -EPERM;
+	case SQLITE_CANTOPEN:
+		ipb_seterr(e, "journal %s: cannot open (%s)", path,
+			   sys ? strerror(sys) : msg);
+		return sys == EACCES || sys == EPERM ? -EPERM : -EIO;
+	case SQLITE_NOMEM:
+		ipb_seterr(e, "journal %s: %s: out of memory", path, what);
+		return -ENOMEM;
+	case SQLITE_IOERR:
+		ipb_seterr(e, "journal %s: %s: %s", path, what, sys ? strerror(sys) : msg);
+		return sys == ENOSPC ? -ENOSPC : -EIO;
+	default:
+		ipb_seterr(e, "journal %s: %s: %s", path, what, msg);
+		return -EIO;
+	}
+}
+
+/* ---- statement cache ---- */
+
+/* The cached statement, or a fresh one when a callback re-enters the same query. */
+static int stmt_get(struct journal *j, enum stmt_id id, sqlite3_stmt **s, struct ipb_err *e)
+{
+	sqlite3_stmt **slot = &j->stmt[id];
+	int rc;
+
+	if (*slot && !j->in_use[id]) {
+		j->in_use[id] = true;
+		*s = *slot;
+		return 0;
+	}
+	rc = sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, "preparing a query", e);
+	if (!*slot) {
+		*slot = *s;
+		j->in_use[id] = true;
+	}
+	return 0;
+}
+
+/* Reset releases the read snapshot an unfinished statement would otherwise hold. */
+static void stmt_put(struct journal *j, enum stmt_id id, sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	if (s == j->stmt[id])
+		j->in_use[id] = false;
+	else
+		sqlite3_finalize(s);
+}
+
+/* Run a statement that returns no rows. */
+static int stmt_done(struct journal *j, enum stmt_id id, sqlite3_stmt *s, const char *what,
+		     struct ipb_err *e)
+{
+	int rc = sqlite3_step(s), r = 0;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = journal_fail(j, rc, what, e);
+	stmt_put(j, id, s);
+	return r;
+}
+
+static int exec_simple(struct journal *j, enum stmt_id id, const char *what, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, id, &s, e)))
+		return r;
+	return stmt_done(j, id, s, what, e);
+}
+
+/* Run one statement returning a single integer (0 when NULL). */
+static int query_int(struct journal *j, enum stmt_id id, sqlite3_stmt *s, int64_t *v,
+		     const char *what, struct ipb_err *e)
+{
+	int rc = sqlite3_step(s), r = 0;
+
+	*v = 0;
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		r = journal_fail(j, rc, what, e);
+	stmt_put(j, id, s);
+	return r;
+}
+
+static void bind_net(sqlite3_stmt *s, int col, const struct target *t)
+{
+	sqlite3_bind_blob(s, col, t->addr, (int)target_addrlen(t), SQLITE_STATIC);
+}
+
+static void bind_text(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+/* ---- rows to bans ---- */
+
+static int row_to_ban(struct journal *j, sqlite3_stmt *s, struct ban *b, struct ipb_err *e)
+{
+	int fam = sqlite3_column_int(s, 0), plen = sqlite3_column_int(s, 1);
+	int len = sqlite3_column_bytes(s, 2);
+	const void *net = sqlite3_column_blob(s, 2);
+
+	memset(b, 0, sizeof(*b));
+	if (!((fam == 4 && len == 4 && plen <= 32) || (fam == 6 && len == 16 && plen <= 128)) ||
+	    plen < 0 || !net) {
+		ipb_seterr(e, "journal %s is damaged (a ban row has family %d, length %d, "
+			   "%d address bytes): restore it from a backup", j->path, fam, plen, len);
+		return -EBADMSG;
+	}
+	b->t.family = (uint8_t)fam;
+	b->t.plen = (uint8_t)plen;
+	memcpy(b->t.addr, net, (size_t)len);
+	b->source = (const char *)sqlite3_column_text(s, 3);
+	b->created = sqlite3_column_int64(s, 4);
+	b->expires = sqlite3_column_int64(s, 5);
+	b->reason = (const char *)sqlite3_column_text(s, 6);
+	if (!b->source)
+		b->source = "";
+	return 0;
+}
+
+/* Step through BAN_COLS rows calling cb; a non-zero cb result stops and is returned. */
+static int each_ban(struct journal *j, enum stmt_id id, sqlite3_stmt *s, journal_ban_cb cb,
+		    void *arg, struct ipb_err *e)
+{
+	struct ban b;
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((r = row_to_ban(j, s, &b, e)) || (r = cb(arg, &b)))
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "reading bans", e);
+	stmt_put(j, id, s);
+	return r;
+}
+
+/* ---- opening ---- */
+
+static int parent_dir(const char *path, char *dir, size_t len)
+{
+	char tmp[PATH_MAX];
+
+	if (strlen(path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	strcpy(tmp, path);
+	snprintf(dir, len, "%s", dirname(tmp));
+	return 0;
+}
+
+/* mkdir -p; only directories created here get 0700 (chmod: umask-proof). */
+static int make_parents(const char *dir, struct ipb_err *e)
+{
+	char p[PATH_MAX];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(p))
+		return ipb_seterr(e, "journal directory %s: name too long", dir), -ENAMETOOLONG;
+	strcpy(p, dir);
+	for (i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != 0)
+			continue;
+		p[i] = 0;
+		if (mkdir(p, 0700) == 0) {
+			if (chmod(p, 0700) < 0)
+				return ipb_seterr(e, "chmod %s: %m", p), -errno;
+		} else if (errno != EEXIST) {
+			return ipb_seterr(e, "cannot create journal directory %s: %m", p), -errno;
+		}
+		p[i] = dir[i];
+	}
+	return 0;
+}
+
+/* Create an empty file 0600 whatever the umask; an existing file is left alone. */
+static int create_file(const char *path, struct ipb_err *e)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return ipb_seterr(e, "cannot create journal %s: %m", path), -errno;
+	}
+	if (fchmod(fd, 0600) < 0) {
+		ipb_seterr(e, "chmod %s: %m", path);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Another user who can write the journal or replace it could forge bans or unbans. */
+static int check_owner_mode(const char *what, const char *path, const struct stat *st,
+			    struct ipb_err *e)
+{
+	uid_t euid = geteuid();
+
+	if (st->st_uid != euid && st->st_uid != 0) {
+		ipb_seterr(e, "%s %s is owned by uid %u, not by root%s; refusing it (fix: chown "
+			   "%u %s)", what, path, (unsigned)st->st_uid, euid ? " or you" : "",
+			   (unsigned)euid, path);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		ipb_seterr(e, "%s %s is writable by group or others; refusing it (fix: chmod %s %s)",
+			   what, path, S_ISDIR(st->st_mode) ? "go-w" : "600", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int check_safe(const char *path, bool create, struct ipb_err *e)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT && !create)
+			return ipb_seterr(e, "journal %s does not exist", path), -ENOENT;
+		return ipb_seterr(e, "journal %s: %m", path), errno == EACCES ? -EPERM : -errno;
+	}
+	if (S_ISLNK(st.st_mode))
+		return ipb_seterr(e, "journal %s is a symbolic link; refusing it (give the real "
+				  "path with --db)", path), -EPERM;
+	if (!S_ISREG(st.st_mode))
+		return ipb_seterr(e, "journal %s is not a regular file", path), -EPERM;
+	if ((r = check_owner_mode("journal", path, &st, e)))
+		return r;
+	if ((r = parent_dir(path, dir, sizeof(dir))))
+		return ipb_seterr(e, "journal %s: name too long", path), r;
+	if (stat(dir, &st) < 0)
+		return ipb_seterr(e, "journal directory %s: %m", dir), -errno;
+	return check_owner_mode("journal directory", dir, &st, e);
+}
+
+static int pragma(struct journal *j, const char *sql, struct ipb_err *e)
+{
+	int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : journal_fail(j, rc, sql, e);
+}
+
+static int pragma_int(struct journal *j, const char *sql, int64_t *v, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
+
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, sql, e);
+	rc = sqlite3_step(s);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		int r = journal_fail(j, rc, sql, e);
+
+		sqlite3_finalize(s);
+		return r;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int schema_version(struct journal *j, int64_t *v, struct ipb_err *e)
+{
+	int r = pragma_int(j, "PRAGMA user_version", v, e);
+
+	if (!r && *v > JOURNAL_VERSION) {
+		ipb_seterr(e, "journal %s: schema version %lld is newer than this ipbanset supports "
+			   "(%d); upgrade ipbanset", j->path, (long long)*v, JOURNAL_VERSION);
+		return -EIO;
+	}
+	return r;
+}
+
+/* Apply pending migrations in one write transaction, re-reading the version under the
+ * lock so two first runs racing to create the journal do it once. */
+static int migrate(struct journal *j, struct ipb_err *e)
+{
+	char sql[64];
+	int64_t v;
+	int r;
+
+	if ((r = pragma(j, "BEGIN IMMEDIATE", e)))
+		return r;
+	if ((r = schema_version(j, &v, e)))
+		goto fail;
+	for (; v < JOURNAL_VERSION; v++)
+		if ((r = pragma(j, migrations[v], e)))
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", JOURNAL_VERSION);
+	if ((r = pragma(j, sql, e)) || (r = pragma(j, "COMMIT", e)))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* WAL lets readers (status, list) run beside a writer; the mode is stored in the file. */
+static int set_wal(struct journal *j, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	bool wal = false;
+	int rc = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode", -1, &s, NULL);
+
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, "reading the journal mode", e);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		wal = !sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal");
+	else
+		rc = journal_fail(j, rc, "reading the journal mode", e);
+	sqlite3_finalize(s);
+	if (rc < 0)
+		return rc;
+	return wal ? 0 : pragma(j, "PRAGMA journal_mode = WAL", e);
+}
+
+static int journal_setup(struct journal *j, struct ipb_err *e)
+{
+	int64_t v;
+	int r;
+
+	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_busy_timeout(j->db, 60000);
+	/* FULL: a commit is on disk before we tell the user (and after the kernel acked). */
+	if ((r = pragma(j, "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;"
+			   "PRAGMA journal_size_limit = 67108864", e)))
+		return r;
+	if ((r = schema_version(j, &v, e)))
+		return r;
+	if (v < JOURNAL_VERSION || !j->read_only)
+		if ((r = set_wal(j, e)))
+			return r;
+	if (v < JOURNAL_VERSION && (r = migrate(j, e)))
+		return r;
+	if (j->read_only)
+		return pragma(j, "PRAGMA query_only = 1", e);
+	return 0;
+}
+
+/* Memory statistics take a global mutex on every allocation; nothing here reads them.
+ * Must precede SQLite's initialisation, so a later call is a harmless no-op. */
+static void journal_global_init(void)
+{
+	static bool done;
+
+	if (!done)
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	done = true;
+}
+
+int journal_open(struct journal **jp, const char *path, bool create, bool read_only,
+		 struct ipb_err *e)
+{
+	struct journal *j;
+	char dir[PATH_MAX];
+	int r, rc, flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
+
+	*jp = NULL;
+	if (create && (r = parent_dir(path, dir, sizeof(dir))))
+		return ipb_seterr(e, "journal %s: name too long", path), r;
+	if (create && ((r = make_parents(dir, e)) || (r = create_file(path, e))))
+		return r;
+	if ((r = check_safe(path, create, e)))
+		return r;
+	/* A reader that may not write the file (read-only mount) still reads it. */
+	if (read_only && access(path, W_OK) < 0)
+		flags |= SQLITE_OPEN_READONLY;
+	else
+		flags |= SQLITE_OPEN_READWRITE;
+	journal_global_init();
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return ipb_seterr(e, "journal %s: out of memory", path), -ENOMEM;
+	}
+	j->read_only = read_only;
+	j->uid = (int64_t)getuid();
+	j->user = getenv("SUDO_USER");
+	rc = sqlite3_open_v2(path, &j->db, flags, NULL);
+	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
+	if (r) {
+		journal_close(j);
+		return r;
+	}
+	*jp = j;
+	return 0;
+}
+
+void journal_close(struct journal *j)
+{
+	unsigned i;
+
+	if (!j)
+		return;
+	for (i = 0; i < ST_COUNT_; i++)
+		sqlite3_finalize(j->stmt[i]);
+	sqlite3_close(j->db);
+	free(j->path);
+	free(j);
+}
+
+const char *journal_path(const struct journal *j)
+{
+	return j->path;
+}
+
+int64_t journal_size_bytes(struct journal *j)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+	int64_t n = 0;
+
+	if (stat(j->path, &st) == 0)
+		n += st.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", j->path);
+	if (stat(wal, &st) == 0)
+		n += st.st_size;
+	return n;
+}
+
+/* ---- transactions ---- */
+
+int journal_begin(struct journal *j, struct ipb_err *e)
+{
+	if (j->read_only)
+		return ipb_seterr(e, "journal %s was opened read-only", j->path), -EPERM;
+	return exec_simple(j, ST_BEGIN, "starting a transaction", e);
+}
+
+int journal_begin_read(struct journal *j, struct ipb_err *e)
+{
+	return exec_simple(j, ST_BEGIN_READ, "starting a read transaction", e);
+}
+
+int journal_commit(struct journal *j, struct ipb_err *e)
+{
+	return exec_simple(j, ST_COMMIT, "committing", e);
+}
+
+void journal_rollback(struct journal *j)
+{
+	struct ipb_err e;
+
+	/* An I/O error or a full disk may already have rolled the transaction back. */
+	if (!sqlite3_get_autocommit(j->db))
+		exec_simple(j, ST_ROLLBACK, "rolling back", &e);
+}
+
+/* ---- bans ---- */
+
+int journal_bans_of_target(struct journal *j, const struct target *t, journal_ban_cb cb,
+			   void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_OF_TARGET, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, t->family);
+	sqlite3_bind_int(s, 2, t->plen);
+	bind_net(s, 3, t);
+	return each_ban(j, ST_OF_TARGET, s, cb, arg, e);
+}
+
+int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,
+		      journal_ban_cb cb, void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_LIVE, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, source);
+	sqlite3_bind_int(s, 3, (int)family);
+	return each_ban(j, ST_LIVE, s, cb, arg, e);
+}
+
+int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
+			   journal_ban_cb cb, void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_OF_SOURCE, &s, e)))
+		return r;
+	bind_text(s, 1, source);
+	sqlite3_bind_int64(s, 2, now);
+	return each_ban(j, ST_OF_SOURCE, s, cb, arg, e);
+}
+
+int journal_set_elements(struct journal *j, unsigned family, unsigned plen, int64_t now,
+			 journal_ban_cb cb, void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_SET_ELEMENTS, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, (int)family);
+	sqlite3_bind_int(s, 2, (int)plen);
+	sqlite3_bind_int64(s, 3, now);
+	return each_ban(j, ST_SET_ELEMENTS, s, cb, arg, e);
+}
+
+int journal_set_counts(struct journal *j, int64_t now, uint64_t counts[PLAN_NSETS],
+		       struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0, fam, plen;
+
+	memset(counts, 0, PLAN_NSETS * sizeof(counts[0]));
+	if ((r = stmt_get(j, ST_SET_COUNTS, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fam = sqlite3_column_int(s, 0);
+		plen = sqlite3_column_int(s, 1);
+		if ((fam == 4 && plen >= 0 && plen <= 32) || (fam == 6 && plen >= 0 && plen <= 128))
+			counts[plan_set_index((unsigned)fam, (unsigned)plen)] =
+				(uint64_t)sqlite3_column_int64(s, 2);
+	}
+	if (rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "counting set elements", e);
+	stmt_put(j, ST_SET_COUNTS, s);
+	return r;
+}
+
+int journal_next_expiring(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb,
+			  void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_NEXT, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, IPB_NEVER);
+	sqlite3_bind_int64(s, 3, n);
+	return each_ban(j, ST_NEXT, s, cb, arg, e);
+}
+
+int journal_put_ban(struct journal *j, const struct ban *b, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_PUT, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, b->t.family);
+	sqlite3_bind_int(s, 2, b->t.plen);
+	bind_net(s, 3, &b->t);
+	bind_text(s, 4, b->source);
+	sqlite3_bind_int64(s, 5, b->created);
+	sqlite3_bind_int64(s, 6, b->expires);
+	bind_text(s, 7, b->reason);
+	return stmt_done(j, ST_PUT, s, "recording a ban", e);
+}
+
+int journal_del_ban(struct journal *j, const struct target *t, const char *source,
+		    struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_DEL, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, t->family);
+	sqlite3_bind_int(s, 2, t->plen);
+	bind_net(s, 3, t);
+	bind_text(s, 4, source);
+	return stmt_done(j, ST_DEL, s, "removing a ban", e);
+}
+
+/* ---- sampling ---- */
+
+/* One (family, plen) present in the journal and its lowest and highest network. */
+struct sample_set {
+	uint8_t fam, plen;
+	uint64_t lo, hi; /* first 8 bytes of the min and max net, big-endian */
+};
+
+struct sample {
+	struct sample_set sets[PLAN_NSETS];
+	unsigned nsets;
+	struct target *seen;
+	unsigned nseen;
+	uint64_t rng;
+};
+
+static uint64_t sample_rand(struct sample *sm)
+{
+	/* xorshift64*: plenty for picking which bans to spot-check */
+	sm->rng ^= sm->rng >> 12;
+	sm->rng ^= sm->rng << 25;
+	sm->rng ^= sm->rng >> 27;
+	return sm->rng * 2685821657736338717ULL;
+}
+
+static uint64_t net_prefix64(const void *net, int len)
+{
+	const uint8_t *p = net;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | (i < len ? p[i] : 0);
+	return v;
+}
+
+static int net_edge(struct journal *j, enum stmt_id id, struct sample_set *ss, uint64_t *v,
+		    struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if ((r = stmt_get(j, id, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, ss->fam);
+	sqlite3_bind_int(s, 2, ss->plen);
+	rc = sqlite3_step(s);
+	*v = 0;
+	if (rc == SQLITE_ROW)
+		*v = net_prefix64(sqlite3_column_blob(s, 0), sqlite3_column_bytes(s, 0));
+	else if (rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "sampling bans", e);
+	stmt_put(j, id, s);
+	return r;
+}
+
+/* Find the sets by skipping from one (fam, plen) to the next: at most 162 index seeks. */
+static int sample_sets(struct journal *j, struct sample *sm, struct ipb_err *e)
+{
+	int fam = 0, plen = 0, rc, r = 0;
+	struct sample_set *ss;
+	sqlite3_stmt *s;
+
+	if ((r = stmt_get(j, ST_SET_NEXT, &s, e)))
+		return r;
+	for (;;) {
+		sqlite3_bind_int(s, 1, fam);
+		sqlite3_bind_int(s, 2, plen);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		fam = sqlite3_column_int(s, 0);
+		plen = sqlite3_column_int(s, 1);
+		sqlite3_reset(s);
+		if (sm->nsets < PLAN_NSETS) {
+			ss = &sm->sets[sm->nsets++];
+			ss->fam = (uint8_t)fam;
+			ss->plen = (uint8_t)plen;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "sampling bans", e);
+	stmt_put(j, ST_SET_NEXT, s);
+	for (unsigned i = 0; !r && i < sm->nsets; i++)
+		if (!(r = net_edge(j, ST_NET_MIN, &sm->sets[i], &sm->sets[i].lo, e)))
+			r = net_edge(j, ST_NET_MAX, &sm->sets[i], &sm->sets[i].hi, e);
+	return r;
+}
+
+/* The first live net at or after key in the set; *found false when there is none. */
+static int sample_seek(struct journal *j, const struct sample_set *ss, const uint8_t *key,
+		       int64_t now, struct target *t, bool *found, struct ipb_err *e)
+{
+	int len = ss->fam == 4 ? 4 : 16, rc, r = 0;
+	sqlite3_stmt *s;
+
+	*found = false;
+	if ((r = stmt_get(j, ST_SEEK, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, ss->fam);
+	sqlite3_bind_int(s, 2, ss->plen);
+	sqlite3_bind_blob(s, 3, key, len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == len) {
+		memset(t, 0, sizeof(*t));
+		t->family = ss->fam;
+		t->plen = ss->plen;
+		memcpy(t->addr, sqlite3_column_blob(s, 0), (size_t)len);
+		*found = true;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = journal_fail(j, rc, "sampling bans", e);
+	}
+	stmt_put(j, ST_SEEK, s);
+	return r;
+}
+
+/* Report one target with its latest live ban, as journal_set_elements would. */
+static int sample_emit(struct journal *j, const struct target *t, int64_t now, journal_ban_cb cb,
+		       void *arg, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	struct ban b;
+	int rc, r = 0;
+
+	if ((r = stmt_get(j, ST_TARGET_MAX, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, t->family);
+	sqlite3_bind_int(s, 2, t->plen);
+	bind_net(s, 3, t);
+	sqlite3_bind_int64(s, 4, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		if (!(r = row_to_ban(j, s, &b, e)))
+			r = cb(arg, &b);
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = journal_fail(j, rc, "sampling bans", e);
+	}
+	stmt_put(j, ST_TARGET_MAX, s);
+	return r;
+}
+
+static bool sample_seen(const struct sample *sm, const struct target *t)
+{
+	for (unsigned i = 0; i < sm->nseen; i++)
+		if (target_equal(&sm->seen[i], t))
+			return true;
+	return false;
+}
+
+/* One try: a random set, a random key between its lowest and highest net, the next live
+ * net from there (wrapping to the set's start). */
+static int sample_one(struct journal *j, struct sample *sm, int64_t now, struct target *t,
+		      bool *found, struct ipb_err *e)
+{
+	const struct sample_set *ss = &sm->sets[sample_rand(sm) % sm->nsets];
+	uint64_t span = ss->hi - ss->lo, v = ss->lo;
+	uint8_t key[16] = { 0 };
+	int i, r;
+
+	if (span)
+		v += span == UINT64_MAX ? sample_rand(sm) : sample_rand(sm) % (span + 1);
+	for (i = 0; i < 8; i++)
+		key[i] = (uint8_t)(v >> (56 - 8 * i));
+	if (ss->fam == 4) /* an IPv4 net sits in the top 4 of those 8 bytes */
+		memset(key + 4, 0, 4);
+	if ((r = sample_seek(j, ss, key, now, t, found, e)) || *found)
+		return r;
+	memset(key, 0, sizeof(key));
+	return sample_seek(j, ss, key, now, t, found, e);
+}
+
+static uint64_t sample_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+/* Index seeks only (no ORDER BY random() over the whole table). Each present set is
+ * equally likely, and within a set keys are picked uniformly between its lowest and
+ * highest net, so dense runs are under-sampled: good enough to spot drift. */
+int journal_sample(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb, void *arg,
+		   struct ipb_err *e)
+{
+	struct sample *sm = calloc(1, sizeof(*sm));
+	unsigned tries;
+	struct target t;
+	bool found;
+	int r = 0;
+
+	if (!sm || !(sm->seen = calloc(n ? n : 1, sizeof(*sm->seen)))) {
+		free(sm);
+		return ipb_seterr(e, "journal %s: out of memory", j->path), -ENOMEM;
+	}
+	sm->rng = sample_seed();
+	r = sample_sets(j, sm, e);
+	for (tries = 0; !r && sm->nsets && sm->nseen < n && tries < 8 * n + 64; tries++) {
+		if ((r = sample_one(j, sm, now, &t, &found, e)) || !found || sample_seen(sm, &t))
+			continue;
+		sm->seen[sm->nseen++] = t;
+		r = sample_emit(j, &t, now, cb, arg, e);
+	}
+	free(sm->seen);
+	free(sm);
+	return r;
+}
+
+/* ---- status aggregates ---- */
+
+static uint64_t col_u64(sqlite3_stmt *s, int col)
+{
+	return (uint64_t)sqlite3_column_int64(s, col);
+}
+
+/* One ST_COUNT_SOURCES row: a source's live bans and its rows awaiting gc. */
+static int counts_add_source(struct journal_counts *c, sqlite3_stmt *s)
+{
+	struct journal_source_count *v;
+	const char *name = (const char *)sqlite3_column_text(s, 0);
+	uint64_t live = col_u64(s, 1);
+
+	c->expired_rows += col_u64(s, 2) - live;
+	if (!live)
+		return 0;
+	v = realloc(c->sources, (c->nsources + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->sources = v;
+	v += c->nsources++;
+	snprintf(v->name, sizeof(v->name), "%s", name ? name : "");
+	v->count = live;
+	c->total += live;
+	return 0;
+}
+
+static int counts_sources(struct journal *j, int64_t now, struct journal_counts *c,
+			  struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if ((r = stmt_get(j, ST_COUNT_SOURCES, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = counts_add_source(c, s)))
+			break;
+	if (r)
+		ipb_seterr(e, "journal %s: out of memory", j->path);
+	else if (rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "counting bans", e);
+	stmt_put(j, ST_COUNT_SOURCES, s);
+	return r;
+}
+
+/* Bucket bounds as now + d, saturating so a far-future now cannot overflow. */
+static int64_t after(int64_t now, int64_t d)
+{
+	return now > IPB_NEVER - 1 - d ? IPB_NEVER - 1 : now + d;
+}
+
+static int counts_live(struct journal *j, int64_t now, struct journal_counts *c,
+		       struct ipb_err *e)
+{
+	uint64_t *out[] = { &c->exp_1m, &c->exp_1h, &c->exp_1d, &c->exp_later, &c->exp_permanent,
+			    &c->v4_addresses, &c->v4_networks, &c->v6_addresses, &c->v6_networks };
+	sqlite3_stmt *s;
+	int rc, r;
+	unsigned i;
+
+	if ((r = stmt_get(j, ST_COUNT_LIVE, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, after(now, 60));
+	sqlite3_bind_int64(s, 3, after(now, 3600));
+	sqlite3_bind_int64(s, 4, after(now, 86400));
+	sqlite3_bind_int64(s, 5, IPB_NEVER);
+	rc = sqlite3_step(s);
+	for (i = 0; rc == SQLITE_ROW && i < sizeof(out) / sizeof(out[0]); i++)
+		*out[i] = col_u64(s, (int)i);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "counting bans", e);
+	stmt_put(j, ST_COUNT_LIVE, s);
+	return r;
+}
+
+int journal_counts(struct journal *j, int64_t now, struct journal_counts *c, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int64_t v;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = counts_sources(j, now, c, e)) || (r = counts_live(j, now, c, e)) ||
+	    (r = stmt_get(j, ST_COUNT_EVENTS, &s, e)) ||
+	    (r = query_int(j, ST_COUNT_EVENTS, s, &v, "counting events", e))) {
+		journal_counts_free(c);
+		return r;
+	}
+	c->events = (uint64_t)v;
+	return 0;
+}
+
+void journal_counts_free(struct journal_counts *c)
+{
+	free(c->sources);
+	c->sources = NULL;
+	c->nsources = 0;
+}
+
+/* Skip from one source to the next through the index: one seek per source. */
+int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const char *), void *arg,
+		    struct ipb_err *e)
+{
+	char last[IPB_NAME_MAX * 8] = "";
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if ((r = stmt_get(j, ST_SOURCE_NEXT, &s, e)))
+		return r;
+	for (;;) {
+		sqlite3_bind_text(s, 1, last, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, now);
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_reset(s);
+		cb(arg, last);
+	}
+	r = rc == SQLITE_DONE ? 0 : journal_fail(j, rc, "listing sources", e);
+	stmt_put(j, ST_SOURCE_NEXT, s);
+	return r;
+}
+
+/* ---- history ---- */
+
+int journal_add_event(struct journal *j, const struct event *ev, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_ADD_EVENT, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, ev->time ? ev->time : (int64_t)time(NULL));
+	bind_text(s, 2, ev->kind ? ev->kind : "");
+	bind_text(s, 3, ev->target);
+	bind_text(s, 4, ev->source);
+	bind_text(s, 5, ev->reason);
+	bind_text(s, 6, ev->detail);
+	sqlite3_bind_int64(s, 7, ev->uid >= 0 ? ev->uid : j->uid);
+	bind_text(s, 8, ev->user ? ev->user : j->user);
+	return stmt_done(j, ST_ADD_EVENT, s, "recording an event", e);
+}
+
+int journal_events(struct journal *j, int64_t since, const char *source, journal_event_cb cb,
+		   void *arg, struct ipb_err *e)
+{
+	struct event ev;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if ((r = stmt_get(j, ST_EVENTS, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, since);
+	bind_text(s, 2, source);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ev.time = sqlite3_column_int64(s, 0);
+		ev.kind = (const char *)sqlite3_column_text(s, 1);
+		ev.target = (const char *)sqlite3_column_text(s, 2);
+		ev.source = (const char *)sqlite3_column_text(s, 3);
+		ev.reason = (const char *)sqlite3_column_text(s, 4);
+		ev.detail = (const char *)sqlite3_column_text(s, 5);
+		ev.uid = sqlite3_column_int64(s, 6);
+		ev.user = (const char *)sqlite3_column_text(s, 7);
+		if ((r = cb(arg, &ev)))
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "reading the history", e);
+	stmt_put(j, ST_EVENTS, s);
+	return r;
+}
+
+/* ---- gc ---- */
+
+struct gc_ctx {
+	struct journal *j;
+	struct ipb_err *e;
+	uint64_t n;
+};
+
+/* The event is dated at the ban's expiry: the history shows when it ended. */
+static int gc_expire_event(void *arg, const struct ban *b)
+{
+	struct gc_ctx *g = arg;
+	char buf[TARGET_STRLEN];
+	struct event ev = { .time = b->expires, .kind = "expire", .source = b->source,
+			    .reason = b->reason, .uid = -1 };
+
+	ev.target = target_format(&b->t, buf, sizeof(buf));
+	g->n++;
+	return journal_add_event(g->j, &ev, g->e);
+}
+
+static int gc_run(struct journal *j, enum stmt_id id, int64_t v, uint64_t *removed,
+		  struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, id, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, v);
+	if ((r = stmt_done(j, id, s, "removing old rows", e)))
+		return r;
+	*removed += (uint64_t)sqlite3_changes(j->db);
+	return 0;
+}
+
+static int gc_all(struct journal *j, int64_t now, int64_t history_before, uint64_t max_events,
+		  uint64_t *bans_removed, uint64_t *events_removed, struct ipb_err *e)
+{
+	struct gc_ctx g = { .j = j, .e = e };
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_GC_EXPIRED, &s, e)))
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	if ((r = each_ban(j, ST_GC_EXPIRED, s, gc_expire_event, &g, e)) ||
+	    (r = gc_run(j, ST_GC_DEL_BANS, now, bans_removed, e)))
+		return r;
+	if (history_before > 0 &&
+	    (r = gc_run(j, ST_GC_OLD_EVENTS, history_before, events_removed, e)))
+		return r;
+	if (max_events > 0 && max_events <= INT64_MAX &&
+	    (r = gc_run(j, ST_GC_CAP_EVENTS, (int64_t)max_events, events_removed, e)))
+		return r;
+	return 0;
+}
+
+/* Runs inside the caller's transaction; alone, it makes its own so it stays one step. */
+int journal_gc(struct journal *j, int64_t now, int64_t history_before, uint64_t max_events,
+	       uint64_t *bans_removed, uint64_t *events_removed, struct ipb_err *e)
+{
+	bool own = sqlite3_get_autocommit(j->db);
+	int r;
+
+	*bans_removed = *events_removed = 0;
+	if (own && (r = journal_begin(j, e)))
+		return r;
+	r = gc_all(j, now, history_before, max_events, bans_removed, events_removed, e);
+	if (own && !r)
+		r = journal_commit(j, e);
+	if (own && r)
+		journal_rollback(j);
+	return r;
+}
+
+/* ---- meta ---- */
+
+int journal_meta_get(struct journal *j, const char *key, int64_t *value, bool *found,
+		     struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	*found = false;
+	*value = 0;
+	if ((r = stmt_get(j, ST_META_GET, &s, e)))
+		return r;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*value = sqlite3_column_int64(s, 0);
+	} else if (rc != SQLITE_DONE) {
+		r = journal_fail(j, rc, "reading meta", e);
+	}
+	stmt_put(j, ST_META_GET, s);
+	return r;
+}
+
+int journal_meta_set(struct journal *j, const char *key, int64_t value, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_META_SET, &s, e)))
+		return r;
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, value);
+	return stmt_done(j, ST_META_SET, s, "writing meta", e);
+}
