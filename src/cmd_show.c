@@ -76,9 +76,88 @@ static int query_cb(void *arg, const struct ban *b)
 	return 0;
 }
 
+/* ---- a prefix may also be covered wholly by several longer bans together ---- */
+
+typedef unsigned __int128 u128;
+
+struct span {
+	u128 lo, hi;
+};
+
+struct inner {
+	struct span *v;
+	size_t n, cap;
+	struct strbuf sb; /* the bans, rendered, for when they do cover */
+	const struct ctx *c;
+};
+
+static struct span target_span(const struct target *t)
+{
+	unsigned full = target_addrlen(t) * 8, i;
+	struct span s = { 0, 0 };
+
+	for (i = 0; i < target_addrlen(t); i++)
+		s.lo = (s.lo << 8) | t->addr[i];
+	s.hi = s.lo;
+	if (t->plen < full)
+		s.hi |= (((u128)1 << (full - t->plen)) - 1);
+	return s;
+}
+
+static int inner_cb(void *arg, const struct ban *b)
+{
+	struct inner *in = arg;
+	char t[TARGET_STRLEN], w[48], r[512];
+
+	if (in->n == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 64;
+		struct span *nv = realloc(in->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		in->v = nv;
+		in->cap = cap;
+	}
+	in->v[in->n++] = target_span(&b->t);
+	if (in->c->json) {
+		sb_printf(&in->sb, in->n > 1 ? ", " : "");
+		json_ban(&in->sb, b);
+	} else {
+		sb_printf(&in->sb, "  %-20s %-16s %-16s %s\n", target_format(&b->t, t, sizeof(t)),
+			  b->source, when(b->expires, in->c->now, w, sizeof(w)),
+			  ipb_escape(b->reason, r, sizeof(r)));
+	}
+	return 0;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static bool spans_cover(struct span *v, size_t n, struct span want)
+{
+	u128 next = want.lo;
+	size_t i;
+
+	qsort(v, n, sizeof(*v), span_cmp);
+	for (i = 0; i < n; i++) {
+		if (v[i].lo > next)
+			return false;
+		if (v[i].hi >= want.hi)
+			return true;
+		if (v[i].hi + 1 > next)
+			next = v[i].hi + 1;
+	}
+	return false;
+}
+
 int cmd_query(struct ctx *c)
 {
 	struct query_state q = { .c = c };
+	struct inner in = { .c = c };
 	char buf[TARGET_STRLEN];
 	struct journal *j;
 	struct ipb_err e;
@@ -91,6 +170,7 @@ int cmd_query(struct ctx *c)
 	if ((r = open_journal(c, &j, false)))
 		return r;
 	sb_init(&q.sb);
+	sb_init(&in.sb);
 	/* every ban that wholly contains t: one indexed look-up per shorter prefix */
 	for (len = 0; j && len <= t.plen; len++) {
 		p = t;
@@ -101,16 +181,36 @@ int cmd_query(struct ctx *c)
 			break;
 		}
 	}
+	/* otherwise longer bans inside t may still cover all of it together */
+	if (j && !r && !q.hits && t.plen < target_addrlen(&t) * 8) {
+		if (journal_bans_within(j, &t, c->now, inner_cb, &in, &e)) {
+			ipb_error("%s", e.msg);
+			r = IPB_EXIT_SYSTEM;
+		} else if (in.n && spans_cover(in.v, in.n, target_span(&t))) {
+			q.hits = in.n;
+			if (c->json)
+				sb_printf(&q.sb, "%s", in.sb.buf);
+			else if (!c->quiet)
+				printf("banned, wholly covered by:\n%s", in.sb.buf);
+		} else if (in.n && !c->json && !c->quiet) {
+			printf("%s is not wholly banned: %zu ban%s inside it cover%s part of it\n",
+			       target_format(&t, buf, sizeof(buf)), in.n, in.n > 1 ? "s" : "",
+			       in.n > 1 ? "" : "s");
+			in.n = SIZE_MAX; /* already said */
+		}
+	}
 	if (j)
 		journal_close(j);
 	if (!r && c->json) {
 		printf("{\"target\": \"%s\", \"banned\": %s, \"bans\": [%s]}\n",
 		       target_format(&t, buf, sizeof(buf)), q.hits ? "true" : "false",
 		       q.sb.buf ? q.sb.buf : "");
-	} else if (!r && !c->quiet && !q.hits) {
+	} else if (!r && !c->quiet && !q.hits && in.n != SIZE_MAX) {
 		printf("%s is not banned\n", target_format(&t, buf, sizeof(buf)));
 	}
 	sb_free(&q.sb);
+	sb_free(&in.sb);
+	free(in.v);
 	if (r)
 		return r;
 	return q.hits ? IPB_EXIT_OK : IPB_EXIT_NOTBANNED;

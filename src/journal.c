@@ -69,6 +69,7 @@ enum stmt_id {
 	ST_GC_CAP_EVENTS,
 	ST_META_GET,
 	ST_META_SET,
+	ST_WITHIN,
 	ST_COUNT_
 };
 
@@ -129,6 +130,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_GC_CAP_EVENTS] = "DELETE FROM events WHERE id < (SELECT id FROM events"
 			     " ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1)",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_WITHIN] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2"
+		      " AND net >= ?3 AND net <= ?4 AND expires > ?5 ORDER BY net",
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
@@ -644,6 +647,31 @@ int journal_bans_of_target(struct journal *j, const struct target *t, journal_ba
 	sqlite3_bind_int(s, 2, t->plen);
 	bind_net(s, 3, t);
 	return each_ban(j, ST_OF_TARGET, s, cb, arg, e);
+}
+
+int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
+			journal_ban_cb cb, void *arg, struct ipb_err *e)
+{
+	unsigned alen = target_addrlen(t), full = alen * 8, plen, i;
+	uint8_t hi[16];
+	sqlite3_stmt *s;
+	int r;
+
+	memcpy(hi, t->addr, alen);
+	for (i = t->plen; i < full; i++)
+		hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	for (plen = t->plen + 1; plen <= full; plen++) {
+		if ((r = stmt_get(j, ST_WITHIN, &s, e)))
+			return r;
+		sqlite3_bind_int(s, 1, t->family);
+		sqlite3_bind_int(s, 2, (int)plen);
+		bind_net(s, 3, t);
+		sqlite3_bind_blob(s, 4, hi, (int)alen, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, now);
+		if ((r = each_ban(j, ST_WITHIN, s, cb, arg, e)))
+			return r;
+	}
+	return 0;
 }
 
 int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,

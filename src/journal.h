@@ -52,6 +52,9 @@ typedef int (*journal_ban_cb)(void *arg, const struct ban *b);
 /* Every row (any source, live or expired) on exactly this target. */
 int journal_bans_of_target(struct journal *j, const struct target *t, journal_ban_cb cb,
 			   void *arg, struct ipb_err *e);
+/* Live rows strictly inside t (longer prefixes within it), by prefix length then net. */
+int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
+			journal_ban_cb cb, void *arg, struct ipb_err *e);
 /* Live rows (expires > now), optionally of one source (NULL: all) and one family
  * (0: both), ordered by family, plen, net, source. */
 int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,
