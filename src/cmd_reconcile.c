@@ -216,6 +216,8 @@ int cmd_init(struct ctx *c)
 	plan_chain_fix(&g);
 	r = reconcile_plan(&g, &st);
 	if (!r)
+		r = engine_record_settings(&g);
+	if (!r)
 		r = reconcile_event(&g, &st, "init");
 	if (r) {
 		engine_abort(&g);

@@ -163,10 +163,12 @@ static int set_key(struct parse_state *ps, const char *key, char *value)
 		if ((r = set_choice(ps, key, value, "input", "prerouting", &choice)))
 			return r;
 		c->hook = choice ? IPB_HOOK_PREROUTING : IPB_HOOK_INPUT;
+		c->hook_set = true;
 	} else if (!strcmp(key, "verdict")) {
 		if ((r = set_choice(ps, key, value, "drop", "reject", &choice)))
 			return r;
 		c->verdict = choice ? IPB_VERDICT_REJECT : IPB_VERDICT_DROP;
+		c->verdict_set = true;
 	} else if (!strcmp(key, "priority")) {
 		if ((r = set_number(ps, key, value, -1000, 1000, "an integer from -1000 to 1000", &n)))
 			return r;

@@ -18,6 +18,7 @@ struct config {
 	char db[PATH_MAX];
 	int64_t default_timeout; /* seconds; 0 = permanent; built-in 3600 */
 	enum ipb_hook hook;	 /* built-in input */
+	bool hook_set, verdict_set; /* written in the file (not built-in) */
 	int priority;		 /* built-in -10 (input) / -300 (prerouting) */
 	bool priority_set;
 	enum ipb_verdict verdict; /* built-in drop */

@@ -125,6 +125,45 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
 	g->k_retimed++;
 }
 
+/* Hook, priority and verdict are what `init` last applied, so a set created later by
+ * `ban` gets the same verdict as the others. `init` applies, in order of precedence, its
+ * options, the keys written in the config file, then what it applied before: an
+ * idempotent `init` (fail2ban's actionstart) never undoes an earlier `init --verdict`. */
+static int applied_settings(struct engine *g, struct ipb_err *e)
+{
+	static const char *const keys[] = { "hook", "priority", "verdict" };
+	struct config *cfg = &g->c->cfg;
+	bool init = !strcmp(g->c->command, "init");
+	int64_t v[3];
+	bool found[3];
+	unsigned i;
+	int r;
+
+	for (i = 0; i < 3; i++)
+		if ((r = journal_meta_get(g->j, keys[i], &v[i], &found[i], e)))
+			return r;
+	if (found[0] && !(init && (g->c->hook_set || cfg->hook_set))) {
+		cfg->hook = v[0] ? IPB_HOOK_PREROUTING : IPB_HOOK_INPUT;
+		if (found[1] && !(init && (g->c->priority_set || cfg->priority_set)))
+			cfg->priority = (int)v[1];
+	}
+	if (found[2] && !(init && (g->c->verdict_set || cfg->verdict_set)))
+		cfg->verdict = v[2] ? IPB_VERDICT_REJECT : IPB_VERDICT_DROP;
+	return 0;
+}
+
+int engine_record_settings(struct engine *g)
+{
+	const struct config *cfg = &g->c->cfg;
+	struct ipb_err e;
+
+	if (journal_meta_set(g->j, "hook", cfg->hook == IPB_HOOK_PREROUTING, &e) ||
+	    journal_meta_set(g->j, "priority", cfg->priority, &e) ||
+	    journal_meta_set(g->j, "verdict", cfg->verdict == IPB_VERDICT_REJECT, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
+}
+
 int engine_start(struct engine *g, struct ctx *c)
 {
 	struct ipb_err e;
@@ -143,7 +182,7 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = nft_get_layout(g->n, &g->layout, &e)))
+	if ((r = applied_settings(g, &e)) || (r = nft_get_layout(g->n, &g->layout, &e)))
 		goto fail;
 	g->table_was_missing = !g->layout.table;
 	return 0;

@@ -385,17 +385,22 @@ int main(int argc, char **argv)
 		return usage(stdout), 0;
 	if (version)
 		return printf("ipbanset %s\n", IPBANSET_VERSION), 0;
-	if (optind >= argc)
-		return usage(stderr), 2;
+	if (optind >= argc) {
+		ipb_error("missing COMMAND; see 'ipbanset --help'");
+		return 2;
+	}
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), 2;
 	c.command = cmd->name;
 	c.args = argv + optind + 1;
 	c.nargs = argc - optind - 1;
-	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)) ||
-	    (r = apply_settings(&c, &p)))
+	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)))
 		return r;
+	if ((r = apply_settings(&c, &p))) {
+		config_free(&c.cfg);
+		return r;
+	}
 	r = run(&c, cmd);
 	config_free(&c.cfg);
 	fflush(stdout);

@@ -111,6 +111,8 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
 int engine_finish(struct engine *g);
+/* init: remember the hook, priority and verdict it applied, for later commands. */
+int engine_record_settings(struct engine *g);
 /* Abandon: roll back, close. */
 void engine_abort(struct engine *g);
 /* Print the contract's JSON / a one-line summary for a state-changing command. */

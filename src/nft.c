@@ -1048,7 +1048,8 @@ static bool nft_rule_action(struct nftnl_rule *r, const char *set, uint32_t set_
 	}
 	if (act && v == IPB_VERDICT_REJECT) {
 		nftnl_expr_set_u32(act, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-		nftnl_expr_set_u8(act, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		/* port unreachable: TCP clients see "connection refused" at once, as with nft's reject */
+		nftnl_expr_set_u8(act, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
 	} else if (act) {
 		nftnl_expr_set_u32(act, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
 		nftnl_expr_set_u32(act, NFTNL_EXPR_IMM_VERDICT, NF_DROP);

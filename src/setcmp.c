@@ -79,7 +79,8 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 	r = nft_dump_set(n, set_family(idx), set_plen(idx), kelem_cb, s, e);
 	if (r)
 		return r;
-	qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
+	if (s->nk)
+		qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
 	s->missing = malloc((s->nj + 1) * sizeof(size_t));
 	s->retime = malloc((s->nj + 1) * sizeof(size_t));
 	s->unexpected = malloc((s->nk + 1) * sizeof(size_t));
