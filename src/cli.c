@@ -6,15 +6,20 @@
 
 #include "ipbanset.h"
 
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("ipbanset: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ipb_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ipbanset: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ipb_info(const struct ctx *c, const char *fmt, ...)
@@ -23,11 +28,9 @@ void ipb_info(const struct ctx *c, const char *fmt, ...)
 
 	if (c->quiet)
 		return;
-	fputs("ipbanset: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ipb_verbose(const struct ctx *c, const char *fmt, ...)
@@ -36,11 +39,9 @@ void ipb_verbose(const struct ctx *c, const char *fmt, ...)
 
 	if (!c->verbose)
 		return;
-	fputs("ipbanset: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ipb_exit_for(int err)

@@ -81,32 +81,27 @@ out:
 
 /* ---- sync ---- */
 
+struct current_ban {
+	struct target t;
+	int64_t expires;
+};
+
 struct current {
-	struct target *t;
-	int64_t *expires;
-	size_t n, cap;
+	struct current_ban *v;
+	struct target *t; /* the targets alone, for plan_diff */
+	size_t n, cap, tcap;
 };
 
 static int current_cb(void *arg, const struct ban *b)
 {
 	struct current *cur = arg;
 
-	if (cur->n == cur->cap) {
-		size_t cap = cur->cap ? cur->cap * 2 : 1024;
-		struct target *nt = realloc(cur->t, cap * sizeof(*nt));
-		int64_t *ne;
-
-		if (!nt)
-			return -ENOMEM;
-		cur->t = nt;
-		ne = realloc(cur->expires, cap * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		cur->expires = ne;
-		cur->cap = cap;
-	}
-	cur->t[cur->n] = b->t;
-	cur->expires[cur->n++] = b->expires;
+	if (ipb_grow(&cur->v, &cur->cap, cur->n + 1, sizeof(*cur->v)) ||
+	    ipb_grow(&cur->t, &cur->tcap, cur->n + 1, sizeof(*cur->t)))
+		return -ENOMEM;
+	cur->v[cur->n].expires = b->expires;
+	cur->v[cur->n].t = b->t;
+	cur->t[cur->n++] = b->t;
 	return 0;
 }
 
@@ -141,7 +136,7 @@ static void sync_del(void *arg, size_t ia)
 static void sync_same(void *arg, size_t ia, size_t ib)
 {
 	struct sync_state *s = arg;
-	int64_t have = s->cur->expires[ia], now = s->g->c->now;
+	int64_t have = s->cur->v[ia].expires, now = s->g->c->now;
 	bool refresh;
 
 	if (s->r)
@@ -198,16 +193,20 @@ int cmd_sync(struct ctx *c)
 		engine_report(&g, "sync");
 out:
 	free(cur.t);
-	free(cur.expires);
+	free(cur.v);
 	target_list_free(&l);
 	return r;
 }
 
 /* ---- flush ---- */
 
+struct flush_row {
+	struct target t;
+	char source[IPB_NAME_MAX];
+};
+
 struct flush_rows {
-	struct target *t;
-	char (*source)[IPB_NAME_MAX];
+	struct flush_row *v;
 	size_t n, cap;
 };
 
@@ -215,22 +214,10 @@ static int flush_cb(void *arg, const struct ban *b)
 {
 	struct flush_rows *f = arg;
 
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 1024;
-		struct target *nt = realloc(f->t, cap * sizeof(*nt));
-		char(*ns)[IPB_NAME_MAX];
-
-		if (!nt)
-			return -ENOMEM;
-		f->t = nt;
-		ns = realloc(f->source, cap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		f->source = ns;
-		f->cap = cap;
-	}
-	f->t[f->n] = b->t;
-	snprintf(f->source[f->n++], IPB_NAME_MAX, "%s", b->source);
+	if (ipb_grow(&f->v, &f->cap, f->n + 1, sizeof(*f->v)))
+		return -ENOMEM;
+	f->v[f->n].t = b->t;
+	snprintf(f->v[f->n++].source, IPB_NAME_MAX, "%s", b->source);
 	return 0;
 }
 
@@ -253,7 +240,7 @@ int cmd_flush(struct ctx *c)
 		goto out;
 	}
 	for (i = 0; i < f.n && !r; i++)
-		r = engine_change(&g, &f.t[i], f.source[i], 0, false, NULL, false, "flush");
+		r = engine_change(&g, &f.v[i].t, f.v[i].source, 0, false, NULL, false, "flush");
 	if (r) {
 		engine_abort(&g);
 		goto out;
@@ -261,7 +248,6 @@ int cmd_flush(struct ctx *c)
 	if (!(r = engine_finish(&g)))
 		engine_report(&g, "flush");
 out:
-	free(f.t);
-	free(f.source);
+	free(f.v);
 	return r;
 }

@@ -109,15 +109,8 @@ static int inner_cb(void *arg, const struct ban *b)
 	struct inner *in = arg;
 	char t[TARGET_STRLEN], w[48], r[512];
 
-	if (in->n == in->cap) {
-		size_t cap = in->cap ? in->cap * 2 : 64;
-		struct span *nv = realloc(in->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		in->v = nv;
-		in->cap = cap;
-	}
+	if (ipb_grow(&in->v, &in->cap, in->n + 1, sizeof(*in->v)))
+		return -ENOMEM;
 	in->v[in->n++] = target_span(&b->t);
 	if (in->c->json) {
 		sb_printf(&in->sb, in->n > 1 ? ", " : "");

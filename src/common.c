@@ -1,4 +1,5 @@
 /* Small helpers shared by every module: error text, escaping, a string buffer. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,23 @@ void sb_json_str(struct strbuf *sb, const char *s)
 		p += n;
 	}
 	sb_printf(sb, "\"");
+}
+
+int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize)
+{
+	void **p = pv, *nv;
+	size_t ncap = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*p, ncap * elsize);
+	if (!nv)
+		return -ENOMEM;
+	*p = nv;
+	*cap = ncap;
+	return 0;
 }
 
 void ipb_rfc3339(int64_t t, char *buf, size_t len)

@@ -44,6 +44,10 @@ __attribute__((format(printf, 2, 3)))
 void sb_printf(struct strbuf *sb, const char *fmt, ...);
 void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
 
+/* Make the array at *pv hold at least need elements of size elsize, doubling its
+ * capacity *cap; returns 0 or -ENOMEM (the array is unchanged then). */
+int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize);
+
 /* RFC 3339 UTC ("2026-11-26T07:00:00Z"); buf >= 32 bytes. */
 void ipb_rfc3339(int64_t t, char *buf, size_t len);
 

@@ -55,15 +55,8 @@ static void pool_free(struct pool *p)
 
 static bool elemvec_push(struct elemvec *v, const struct nft_elem *el)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		struct nft_elem *nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return false;
-		v->v = nv;
-		v->cap = cap;
-	}
+	if (ipb_grow(&v->v, &v->cap, v->n + 1, sizeof(*v->v)))
+		return false;
 	v->v[v->n++] = *el;
 	return true;
 }
@@ -254,15 +247,8 @@ static int rows_cb(void *arg, const struct ban *b)
 	struct rows *rs = arg;
 	struct row *r;
 
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 8;
-		struct row *nv = realloc(rs->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		rs->v = nv;
-		rs->cap = cap;
-	}
+	if (ipb_grow(&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v)))
+		return -ENOMEM;
 	r = &rs->v[rs->n++];
 	snprintf(r->source, sizeof(r->source), "%s", b->source);
 	r->created = b->created;

@@ -10,15 +10,8 @@ static int jelem_cb(void *arg, const struct ban *b)
 	struct setcmp *s = arg;
 	struct jelem *el;
 
-	if (s->nj == s->capj) {
-		size_t cap = s->capj ? s->capj * 2 : 256;
-		struct jelem *nv = realloc(s->j, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->j = nv;
-		s->capj = cap;
-	}
+	if (ipb_grow(&s->j, &s->capj, s->nj + 1, sizeof(*s->j)))
+		return -ENOMEM;
 	el = &s->j[s->nj];
 	el->t = b->t;
 	el->expires = b->expires;
@@ -41,15 +34,8 @@ static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, co
 	struct setcmp *s = arg;
 
 	(void)comment;
-	if (s->nk == s->capk) {
-		size_t cap = s->capk ? s->capk * 2 : 256;
-		struct kelem *nv = realloc(s->k, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->k = nv;
-		s->capk = cap;
-	}
+	if (ipb_grow(&s->k, &s->capk, s->nk + 1, sizeof(*s->k)))
+		return -ENOMEM;
 	s->k[s->nk].t = *t;
 	s->k[s->nk++].remaining_ms = remaining_ms;
 	return 0;

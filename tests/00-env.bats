@@ -1,0 +1,31 @@
+#!/usr/bin/env bats
+# The test bed itself: private namespaces, every attacker source reaches the server.
+
+load helper
+
+@test "env: every attacker address reaches the server before any ban" {
+	local a
+	for a in $ATK_ADDR $ATK_EXTRA4 $ATK_ADDR6 $ATK_EXTRA6; do
+		assert_reachable "$a"
+	done
+}
+
+@test "env: TCP connects from the attacker" {
+	tcp_listen 8080
+	tcp_listen 8081 6
+	can_connect "$ATK_ADDR" 8080
+	can_connect "$ATK_ADDR6" 8081
+}
+
+@test "env: the server namespace starts with an empty ruleset" {
+	run ip netns exec "$SRV" nft list ruleset
+	assert_status 0
+	[ -z "$output" ]
+	refute kernel_has_table
+}
+
+@test "env: the binary exists and prints a version" {
+	run --separate-stderr ibs --version
+	assert_status 0
+	[ -n "$output" ]
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# The kernel enforces expiry on its own: no ipbanset process runs when a ban ends.
+
+load helper
+
+file_setup() {
+	ibs_init
+}
+
+@test "the kernel lifts a 2s ban with no ipbanset process running" {
+	ibs_ok ban --timeout 2 "$ATK_ADDR"
+	local t0=$SECONDS
+	run kernel_timeout v4_32 "$ATK_ADDR"
+	[ "$output" -ge 1 ]
+	[ "$output" -le 2 ]
+	refute ping_once "$ATK_ADDR"
+	sleep $((3 - (SECONDS - t0) > 0 ? 3 - (SECONDS - t0) : 0))
+	sleep 0.5
+	assert_reachable "$ATK_ADDR"
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+}
+
+@test "an expired ban is neither listed nor reported by query" {
+	ibs_ok ban --timeout 1s "$ATK_ADDR"
+	ibs_ok ban --timeout 1h 198.51.100.3
+	run ibs query "$ATK_ADDR"
+	assert_status 0
+	sleep 2
+	run ibs query "$ATK_ADDR"
+	assert_status 1
+	run list_json
+	jq_ok 'length == 1 and .[0].target == "198.51.100.3"'
+}
+
+@test "an IPv6 ban expires in the kernel too" {
+	ibs_ok ban --timeout 2s "$ATK_ADDR6"
+	refute ping_once "$ATK_ADDR6"
+	sleep 2
+	assert_reachable "$ATK_ADDR6"
+}
+
+@test "a permanent ban carries no kernel timeout" {
+	ibs_ok ban --timeout permanent "$ATK_ADDR"
+	[ "$(kernel_timeout v4_32 "$ATK_ADDR")" = none ]
+	run list_json
+	jq_ok '.[0].expires == null'
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# sync: one source's bans become exactly a file's targets; other sources untouched.
+
+load helper
+
+file_setup() {
+	ibs_init
+}
+
+@test "sync adds a file's targets and a second run changes nothing" {
+	printf '%s\n' "$ATK_ADDR" 203.0.113.0/24 >"$WORK/feed"
+	ibs_ok --json sync --source feed --timeout 1h -f "$WORK/feed"
+	jq_ok '.changed == true and .added == 2 and .removed == 0'
+	assert_dropped "$ATK_ADDR"
+	assert_dropped 203.0.113.5
+	local before
+	before=$(snapshot)
+	ibs_ok --json sync --source feed --timeout 1h -f "$WORK/feed"
+	jq_ok '.changed == false and .added == 0 and .removed == 0 and .updated == 0'
+	assert_unchanged "$before"
+}
+
+@test "sync replaces the source's bans: removed ones pass, new ones drop" {
+	printf '%s\n' "$ATK_ADDR" 198.51.100.3 >"$WORK/feed"
+	ibs_ok sync -s feed -f "$WORK/feed"
+	printf '%s\n' 198.51.100.3 198.51.100.77 >"$WORK/feed"
+	ibs_ok --json sync -s feed -f "$WORK/feed"
+	jq_ok '.changed == true and .added == 1 and .removed == 1'
+	run list_json --source feed
+	jq_ok '[.[].target] | sort == ["198.51.100.3", "198.51.100.77"]'
+	assert_reachable "$ATK_ADDR"
+	assert_dropped 198.51.100.77
+	assert_dropped 198.51.100.3
+}
+
+@test "sync leaves other sources' bans alone, even on the same target" {
+	ibs_ok ban -s manual "$ATK_ADDR"
+	ibs_ok ban -s f2b-sshd 198.51.100.77
+	printf '%s\n' "$ATK_ADDR" 198.51.100.3 >"$WORK/feed"
+	ibs_ok sync -s feed -f "$WORK/feed"
+	: >"$WORK/empty"
+	ibs_ok --json sync -s feed -f "$WORK/empty"
+	jq_ok '.removed == 2'
+	run list_json
+	jq_ok 'length == 2'
+	jq_ok --arg a "$ATK_ADDR" 'any(.[]; .target == $a and .source == "manual")'
+	jq_ok 'any(.[]; .target == "198.51.100.77" and .source == "f2b-sshd")'
+	assert_dropped "$ATK_ADDR"
+	assert_dropped 198.51.100.77
+	assert_reachable 198.51.100.3
+}
+
+@test "sync from stdin in Spamhaus format" {
+	printf '; header\n203.0.0.0/16 ; SBL1\n2001:db8:2::/48 ; SBL2\n' >"$WORK/drop"
+	run --separate-stderr ibs --json sync -s spamhaus -t 2d -f - <"$WORK/drop"
+	assert_status 0
+	jq_ok '.added == 2'
+	assert_dropped 203.0.5.5
+	assert_dropped 2001:db8:2::5
+}
+
+@test "a re-run extends entries with less than half the timeout left" {
+	printf '%s\n' "$ATK_ADDR" >"$WORK/feed"
+	ibs_ok sync -s feed -t 6s -f "$WORK/feed"
+	sleep 4
+	ibs_ok --json sync -s feed -t 6s -f "$WORK/feed"
+	jq_ok '.changed == true and .updated == 1'
+	sleep 3
+	assert_dropped "$ATK_ADDR"
+}
+
+@test "sync with a bad line changes nothing" {
+	printf '%s\n' "$ATK_ADDR" >"$WORK/feed"
+	ibs_ok sync -s feed -f "$WORK/feed"
+	printf '%s\n' 198.51.100.3 bogus >"$WORK/feed2"
+	local before
+	before=$(snapshot)
+	run --separate-stderr ibs sync -s feed -f "$WORK/feed2"
+	assert_status 2
+	assert_stderr_has "$WORK/feed2:2:"
+	assert_unchanged "$before"
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# status: counts, expiring buckets, next, kernel sync; text, JSON, Prometheus.
+
+load helper
+
+file_setup() {
+	ibs_init
+	ibs_ok ban --timeout 30s -r "soon" "$ATK_ADDR"                 # ipv4 address, 1m
+	ibs_ok ban --timeout 30m 203.0.113.0/24                         # ipv4 network, 1h
+	ibs_ok ban -s f2b-sshd --timeout 2h 198.51.100.3                # ipv4 address, 1d
+	ibs_ok ban -s f2b-sshd --timeout permanent 2001:db8:2::/48      # ipv6 network, permanent
+	ibs_ok ban --timeout 3d "$ATK_ADDR6"                            # ipv6 address, later
+}
+
+@test "status --json: total, families and sources" {
+	ibs_ok status --json
+	jq_ok '.table == "ipbanset" and .total == 5'
+	jq_ok '.families.ipv4 == {"addresses": 2, "networks": 1}'
+	jq_ok '.families.ipv6 == {"addresses": 1, "networks": 1}'
+	jq_ok '.sources == {"manual": 3, "f2b-sshd": 2}'
+}
+
+@test "status --json: disjoint expiring buckets" {
+	ibs_ok status --json
+	jq_ok '.expiring == {"1m": 1, "1h": 1, "1d": 1, "later": 1, "permanent": 1}'
+}
+
+@test "status --json: next lists the soonest expiry first" {
+	ibs_ok status --json
+	jq_ok --arg a "$ATK_ADDR" '.next[0].target == $a and .next[0].source == "manual" and .next[0].reason == "soon"'
+	jq_ok '.next[0].expires | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")'
+	jq_ok 'all(.next[]; .target != "2001:db8:2::/48" and .expires != null)'
+}
+
+@test "status --json: kernel in sync" {
+	ibs_ok status --json
+	jq_ok '.kernel.present == true and .kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0'
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0'
+}
+
+@test "status --format json equals -j" {
+	ibs_ok status --format json
+	jq_ok '.total == 5'
+}
+
+@test "status --json counts per source after unban" {
+	ibs_ok unban -s f2b-sshd 198.51.100.3
+	ibs_ok status --json
+	jq_ok '.total == 4 and .sources["f2b-sshd"] == 1 and .expiring["1d"] == 0'
+}
+
+@test "status text output mentions the table and the total" {
+	ibs_ok status
+	[[ "$output" == *ipbanset* ]]
+	[[ "$output" == *5* ]]
+}
+
+@test "status --format prometheus contains the expected lines" {
+	ibs_ok status --format prometheus
+	local want
+	for want in \
+		'ipbanset_bans{family="ipv4",kind="address"} 2' \
+		'ipbanset_bans{family="ipv4",kind="network"} 1' \
+		'ipbanset_bans{family="ipv6",kind="address"} 1' \
+		'ipbanset_bans{family="ipv6",kind="network"} 1' \
+		'ipbanset_bans_by_source{source="manual"} 3' \
+		'ipbanset_bans_by_source{source="f2b-sshd"} 2' \
+		'ipbanset_bans_expiring{within="1m"} 1' \
+		'ipbanset_kernel_in_sync 1' \
+		'ipbanset_kernel_missing 0' \
+		'ipbanset_kernel_unexpected 0'; do
+		grep -qxF "$want" <<<"$output" || fail "missing line: $want"$'\n'"$output"
+	done
+	grep -qE '^ipbanset_journal_bytes [0-9]+$' <<<"$output"
+}
+
+@test "status --format prometheus is valid exposition text" {
+	ibs_ok status --format prometheus
+	local bad
+	bad=$(grep -vE '^(# (HELP|TYPE) [a-z_]+ .*|[a-z_:]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$' <<<"$output" || true)
+	[ -z "$bad" ] || fail "bad lines: $bad"
+}
+
+@test "status reports in_sync false after the kernel lost an element, exit 0" {
+	ip netns exec "$SRV" nft delete element inet ipbanset v4_32 "{ 198.51.100.3 }"
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == false and .kernel.missing == 1 and .kernel.unexpected == 0'
+}
+
+@test "status reports an unexpected kernel element" {
+	ip netns exec "$SRV" nft add element inet ipbanset v4_32 "{ 198.51.100.77 timeout 1h }"
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and .kernel.missing == 0'
+	ibs_ok reconcile
+	assert_kernel_lacks v4_32 198.51.100.77
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true'
+}

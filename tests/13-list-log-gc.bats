@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# list --json, log with --source and --since, gc.
+
+load helper
+
+RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+
+file_setup() {
+	ibs_init
+}
+
+@test "list --json: target, source, expires, reason, created" {
+	ibs_ok ban -s f2b-sshd -r "5 failures" -t 1h "$ATK_ADDR"
+	ibs_ok ban -t permanent 2001:db8:2::/48
+	run list_json
+	jq_ok 'type == "array" and length == 2'
+	jq_ok 'all(.[]; has("target") and has("source") and has("expires") and has("reason") and has("created"))'
+	jq_ok --arg a "$ATK_ADDR" --arg re "$RFC3339" \
+		'.[] | select(.target == $a) | .source == "f2b-sshd" and .reason == "5 failures" and (.expires | test($re)) and (.created | test($re))'
+	jq_ok '.[] | select(.target == "2001:db8:2::/48") | .expires == null and .source == "manual"'
+}
+
+@test "list of an empty journal is an empty array" {
+	run list_json
+	jq_ok '. == []'
+}
+
+@test "list --family 4 / 6" {
+	ibs_ok ban "$ATK_ADDR" 203.0.113.0/24 "$ATK_ADDR6"
+	run list_json --family 6
+	jq_ok --arg a "$ATK_ADDR6" 'length == 1 and .[0].target == $a'
+	run list_json --family 4
+	jq_ok 'length == 2'
+}
+
+@test "list text output shows target, source and reason" {
+	ibs_ok ban -s f2b-sshd -r "brute force" "$ATK_ADDR"
+	ibs_ok list
+	[[ "$output" == *"$ATK_ADDR"* ]]
+	[[ "$output" == *f2b-sshd* ]]
+	[[ "$output" == *"brute force"* ]]
+}
+
+@test "log shows ban and unban events" {
+	ibs_ok ban -s f2b-sshd -r "ssh brute force" "$ATK_ADDR"
+	ibs_ok ban -s feed 198.51.100.3
+	ibs_ok unban -s f2b-sshd "$ATK_ADDR"
+	ibs_ok --json log
+	jq_ok --arg a "$ATK_ADDR" 'any(.[]; .kind == "ban" and .target == $a and .source == "f2b-sshd" and .reason == "ssh brute force")'
+	jq_ok --arg a "$ATK_ADDR" 'any(.[]; .kind == "unban" and .target == $a and .source == "f2b-sshd")'
+	jq_ok 'any(.[]; .kind == "ban" and .target == "198.51.100.3" and .source == "feed")'
+	jq_ok --arg re "$RFC3339" 'all(.[]; .time | test($re))'
+	ibs_ok log
+	[[ "$output" == *"$ATK_ADDR"* ]]
+	[[ "$output" == *unban* ]]
+}
+
+@test "log --source filters by source" {
+	ibs_ok ban -s f2b-sshd "$ATK_ADDR"
+	ibs_ok ban -s feed 198.51.100.3
+	ibs_ok unban -s feed 198.51.100.3
+	ibs_ok --json log --source feed
+	jq_ok 'length == 2 and all(.[]; .source == "feed")'
+	ibs_ok log -s f2b-sshd
+	[[ "$output" == *"$ATK_ADDR"* ]]
+	[[ "$output" != *198.51.100.3* ]]
+}
+
+@test "log --since keeps recent events" {
+	ibs_ok ban "$ATK_ADDR"
+	ibs_ok --json log --since 1h
+	jq_ok 'length >= 1'
+}
+
+@test "gc drops expired bans from the journal" {
+	ibs_ok ban --timeout 1s "$ATK_ADDR"
+	ibs_ok ban --timeout 1h 198.51.100.3
+	sleep 2
+	ibs_ok status --json
+	jq_ok '.journal.expired_rows >= 1 and .total == 1'
+	ibs_ok --json gc
+	jq_ok '.changed == true'
+	ibs_ok status --json
+	jq_ok '.journal.expired_rows == 0 and .total == 1'
+	ibs_ok --json gc
+	jq_ok '.changed == false'
+	assert_dropped 198.51.100.3
+}

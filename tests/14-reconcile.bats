@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# Drift and repair: nft flush ruleset, a reboot.
+
+load helper
+
+file_setup() {
+	ibs_init
+}
+
+@test "after nft flush ruleset, status says in_sync false and reconcile repairs it" {
+	ibs_ok ban "$ATK_ADDR" 203.0.113.0/24 "$ATK_ADDR6"
+	assert_dropped "$ATK_ADDR"
+	ip netns exec "$SRV" nft flush ruleset
+	assert_reachable "$ATK_ADDR"
+	run --separate-stderr ibs status --json
+	assert_status 0
+	jq_ok '.kernel.in_sync == false and .kernel.missing > 0'
+	jq_ok '.kernel.present == false'
+	ibs_ok --json reconcile
+	jq_ok '.changed == true and .restored == 3'
+	ibs_ok status --json
+	jq_ok '.kernel.present == true and .kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0'
+	assert_dropped "$ATK_ADDR"
+	assert_dropped 203.0.113.5
+	assert_dropped "$ATK_ADDR6"
+	assert_reachable 198.51.100.3
+}
+
+@test "after the sets were flushed, status text suggests reconcile" {
+	ibs_ok ban "$ATK_ADDR"
+	ip netns exec "$SRV" nft flush set inet ipbanset v4_32
+	run --separate-stderr ibs status
+	assert_status 0
+	[[ "$output$stderr" == *reconcile* ]]
+	ibs_ok reconcile
+	assert_dropped "$ATK_ADDR"
+}
+
+@test "reconcile on a kernel in sync changes nothing" {
+	ibs_ok ban "$ATK_ADDR"
+	ibs_ok --json reconcile
+	jq_ok '.changed == false'
+}
+
+@test "reconcile restores the remaining timeout, not the original one" {
+	ibs_ok ban --timeout 20s "$ATK_ADDR"
+	sleep 3
+	ip netns exec "$SRV" nft flush ruleset
+	ibs_ok reconcile
+	local t
+	t=$(kernel_timeout v4_32 "$ATK_ADDR")
+	[ "$t" -le 17 ] || fail "kernel timeout $t, expected <= 17"
+	[ "$t" -ge 10 ]
+}
+
+@test "a reboot: init + reconcile with the same journal restore remaining timeouts, not expired bans" {
+	ibs_ok ban --timeout 30s "$ATK_ADDR"
+	ibs_ok ban --timeout 2s 198.51.100.3
+	ibs_ok ban --timeout permanent 203.0.113.0/24
+	ibs_ok ban -s f2b --timeout 1h "$ATK_ADDR6"
+	local t0=$SECONDS
+	reboot_server
+	refute kernel_has_table
+	sleep 3
+	ibs_ok init
+	ibs_ok reconcile
+	local elapsed=$((SECONDS - t0)) t
+	t=$(kernel_timeout v4_32 "$ATK_ADDR")
+	[ "$t" -le $((30 - elapsed)) ] || fail "timeout $t > remaining $((30 - elapsed))"
+	[ "$t" -gt 15 ]
+	assert_kernel_lacks v4_32 198.51.100.3
+	[ "$(kernel_timeout v4_24 203.0.113.0)" = none ]
+	t=$(kernel_timeout v6_128 "$ATK_ADDR6")
+	[ "$t" -le 3600 ]
+	[ "$t" -gt 3500 ]
+	assert_dropped "$ATK_ADDR"
+	assert_dropped 203.0.113.5
+	assert_dropped "$ATK_ADDR6"
+	assert_reachable 198.51.100.3
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .total == 3'
+}
+
+@test "reconcile recreates the table by itself after a reboot" {
+	ibs_ok ban "$ATK_ADDR"
+	reboot_server
+	ibs_ok reconcile
+	assert_dropped "$ATK_ADDR"
+}
+
+@test "reconcile removes elements whose ban was withdrawn while the kernel was away" {
+	ibs_ok ban "$ATK_ADDR" 198.51.100.3
+	ip netns exec "$SRV" nft list table inet ipbanset >"$WORK/saved.nft"
+	ibs_ok unban "$ATK_ADDR"
+	ip netns exec "$SRV" nft delete table inet ipbanset
+	ip netns exec "$SRV" nft -f "$WORK/saved.nft"
+	assert_kernel_has v4_32 "$ATK_ADDR"
+	ibs_ok --json reconcile
+	jq_ok '.changed == true'
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+	assert_kernel_has v4_32 198.51.100.3
+	assert_reachable "$ATK_ADDR"
+}

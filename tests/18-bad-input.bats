@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# Invalid input: exit 2, a message on stderr starting "ipbanset: ", nothing changed.
+
+load helper
+
+file_setup() {
+	ibs_init
+	ibs_ok ban -s keep 198.51.100.3
+	BEFORE=$(snapshot)
+}
+
+# invalid [--names TOKEN] ARGS...: ipbanset ARGS exits 2 and changes nothing.
+invalid() {
+	local token=
+	if [ "$1" = --names ]; then
+		token=$2
+		shift 2
+	fi
+	run --separate-stderr ibs "$@"
+	assert_status 2
+	assert_stderr_prefixed
+	if [ -n "$token" ]; then assert_stderr_has "$token"; fi
+	assert_unchanged "$BEFORE"
+}
+
+# bad_config LINE: a config whose line 2 is LINE makes ban exit 2 with CONF:2:.
+bad_config() {
+	cp "$CONF" "$WORK/good.conf"
+	printf '# line 1\n%s\n' "$1" >"$CONF"
+	chmod 0600 "$CONF"
+	run --separate-stderr ibs ban "$ATK_ADDR"
+	cp "$WORK/good.conf" "$CONF"
+	assert_status 2
+	assert_stderr_prefixed
+	assert_stderr_has "$CONF:2:"
+	assert_unchanged "$BEFORE"
+}
+
+# ---- addresses
+@test "bad address: 256.1.1.1" { invalid --names 256.1.1.1 ban 256.1.1.1; }
+@test "bad address: 1.2.3" { invalid --names 1.2.3 ban 1.2.3; }
+@test "bad address: 1.2.3.4.5" { invalid --names 1.2.3.4.5 ban 1.2.3.4.5; }
+@test "bad address: 010.1.1.1 (leading zero)" { invalid --names 010.1.1.1 ban 010.1.1.1; }
+@test "bad address: 2001:db8::g" { invalid --names 2001:db8::g ban 2001:db8::g; }
+@test "bad address: empty string" { invalid ban ""; }
+@test "bad address: trailing space '1.2.3.4 '" { invalid ban "1.2.3.4 "; }
+@test "bad address: 2001:db8:::1" { invalid --names 2001:db8:::1 ban 2001:db8:::1; }
+@test "bad address: a hostname" { invalid --names example.com ban example.com; }
+@test "bad address in unban" { invalid --names 300.1.1.1 unban 300.1.1.1; }
+
+# ---- prefixes
+@test "bad prefix: 1.2.3.4/33" { invalid --names 1.2.3.4/33 ban 1.2.3.4/33; }
+@test "bad prefix: ::/129" { invalid --names ::/129 ban ::/129; }
+@test "bad prefix: 1.2.3.4/ (empty length)" { invalid --names 1.2.3.4/ ban 1.2.3.4/; }
+@test "bad prefix: /24 (no address)" { invalid --names /24 ban /24; }
+@test "bad prefix: 1.2.3.4/-1" { invalid --names 1.2.3.4/-1 ban 1.2.3.4/-1; }
+@test "bad prefix: 1.2.3.4/24x" { invalid --names 1.2.3.4/24x ban 1.2.3.4/24x; }
+
+# ---- all-or-nothing
+@test "one bad target among good ones: nothing is banned" {
+	invalid --names 256.1.1.1 ban "$ATK_ADDR" 203.0.113.0/24 256.1.1.1
+	assert_reachable "$ATK_ADDR"
+}
+
+# ---- durations
+@test "bad duration: abc" { invalid --names abc ban --timeout abc "$ATK_ADDR"; }
+@test "bad duration: 1x" { invalid --names 1x ban --timeout 1x "$ATK_ADDR"; }
+@test "bad duration: 1h1h" { invalid --names 1h1h ban --timeout 1h1h "$ATK_ADDR"; }
+@test "bad duration: 1.5h" { invalid --names 1.5h ban --timeout 1.5h "$ATK_ADDR"; }
+@test "bad duration: 99999999999999999999" { invalid --names 99999999999999999999 ban --timeout 99999999999999999999 "$ATK_ADDR"; }
+@test "bad duration: 20y" { invalid --names 20y ban --timeout 20y "$ATK_ADDR"; }
+@test "bad duration: -5" { invalid ban --timeout -5 "$ATK_ADDR"; }
+@test "bad duration: empty" { invalid ban --timeout "" "$ATK_ADDR"; }
+@test "bad duration for sync" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid sync -s feed --timeout 5q -f "$WORK/f"; }
+@test "bad duration for log --since" { invalid log --since soon; }
+
+# ---- config lines
+@test "config: unknown key" { bad_config 'colour = blue'; }
+@test "config: hook = sideways" { bad_config 'hook = sideways'; }
+@test "config: priority = abc" { bad_config 'priority = abc'; }
+@test "config: priority out of range" { bad_config 'priority = 5000'; }
+@test "config: verdict = maybe" { bad_config 'verdict = maybe'; }
+@test "config: allow = 300.1.1.1" { bad_config 'allow = 300.1.1.1'; }
+@test "config: ipv6_prefix = 129" { bad_config 'ipv6_prefix = 129'; }
+@test "config: default_timeout = forever" { bad_config 'default_timeout = forever'; }
+@test "config: missing '='" { bad_config 'default_timeout 1h'; }
+
+# ---- file lines
+@test "file: bad address on line 3 of 5 names FILE:3:" {
+	printf '%s\n' 198.51.100.10 198.51.100.11 10.0.300.1 198.51.100.12 198.51.100.13 >"$WORK/five"
+	invalid --names "$WORK/five:3:" ban -f "$WORK/five"
+	assert_stderr_has 10.0.300.1
+}
+@test "file: bad prefix on line 2 for unban" {
+	printf '%s\n' 198.51.100.3 10.0.0.0/40 >"$WORK/two"
+	invalid --names "$WORK/two:2:" unban -s keep -f "$WORK/two"
+}
+
+# ---- options and commands
+@test "unknown option --bogus" { invalid --names --bogus ban --bogus "$ATK_ADDR"; }
+@test "unknown global option before the command" { invalid --names --frobnicate --frobnicate list; }
+@test "unknown command" { invalid --names frobnicate frobnicate; }
+@test "no command at all" { invalid; }
+@test "ban with no target" { invalid ban; }
+@test "unban with no target" { invalid unban; }
+@test "ban with both targets and -f" {
+	printf '%s\n' 198.51.100.77 >"$WORK/f"
+	invalid ban "$ATK_ADDR" -f "$WORK/f"
+}
+@test "sync without --source" {
+	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
+	invalid sync -f "$WORK/f"
+}
+@test "sync without -f" { invalid sync -s feed; }
+@test "unban with both --source and --all-sources" { invalid unban -s keep --all-sources 198.51.100.3; }
+@test "list --family 5" { invalid list --family 5; }
+@test "status --format xml" { invalid --names xml status --format xml; }
+@test "query with two targets" { invalid query "$ATK_ADDR" 198.51.100.3; }
+@test "query with no target" { invalid query; }
+@test "init --hook sideways" { invalid --names sideways init --hook sideways; }
+@test "init --verdict maybe" { invalid --names maybe init --verdict maybe; }
+@test "init --priority abc" { invalid --names abc init --priority abc; }
+@test "--timeout with no value" { invalid ban "$ATK_ADDR" --timeout; }
+@test "bad table name" { invalid -T 'bad name!' list; }
+@test "missing explicit config file" {
+	run --separate-stderr ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$WORK/nope.conf" ban "$ATK_ADDR"
+	assert_status 2
+	assert_stderr_prefixed
+	assert_stderr_has "$WORK/nope.conf"
+	assert_unchanged "$BEFORE"
+}

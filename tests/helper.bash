@@ -1,0 +1,369 @@
+# Shared helper for the ipbanset bats suite.
+#
+# Every test runs against two network namespaces it creates itself (a "server" that
+# runs ipbanset and an "attacker" that sends packets), joined by a veth pair. The
+# host's firewall is never touched. The binary is taken from $IPBANSET so it can be
+# wrapped:  IPBANSET='valgrind -q --error-exitcode=99 ./ipbanset' bats tests/
+#
+# Server:   198.51.100.1/24, 2001:db8:1::1/64
+# Attacker: 198.51.100.2/24, 2001:db8:1::2/64 and the extra sources below; the server
+#           routes 203.0.0.0/16, 192.0.2.0/24 and 2001:db8:2::/48 back via the attacker.
+
+bats_require_minimum_version 1.5.0
+
+IPBANSET=${IPBANSET:-"$BATS_TEST_DIRNAME/../ipbanset"}
+
+SRV_ADDR=198.51.100.1
+SRV_ADDR6=2001:db8:1::1
+ATK_ADDR=198.51.100.2
+ATK_ADDR6=2001:db8:1::2
+# Extra attacker source addresses (all usable with can_reach SRC).
+ATK_EXTRA4="198.51.100.3 198.51.100.77 203.0.113.5 203.0.113.9 203.0.5.5 192.0.2.10"
+ATK_EXTRA6="2001:db8:1::3 2001:db8:2::5 2001:db8:2::6 2001:db8:2:1::5"
+
+# ---------------------------------------------------------------- namespaces
+
+make_server_ns() {
+	ip netns add "$SRV"
+	ip -n "$SRV" link set lo up
+}
+
+make_attacker_ns() {
+	ip netns add "$ATK"
+	ip -n "$ATK" link set lo up
+}
+
+# veth pair named inside the namespaces, so nothing appears on the host. Called again
+# after a server "reboot": the pair dies with the server namespace, so the attacker's
+# end is new too and gets its addresses again.
+link_namespaces() {
+	ip link add ibs0 netns "$SRV" type veth peer name ibs1 netns "$ATK"
+	ip -n "$SRV" addr add "$SRV_ADDR/24" dev ibs0
+	ip -n "$SRV" -6 addr add "$SRV_ADDR6/64" dev ibs0 nodad
+	ip -n "$SRV" link set ibs0 up
+	ip -n "$SRV" route add 203.0.0.0/16 via "$ATK_ADDR"
+	ip -n "$SRV" route add 192.0.2.0/24 via "$ATK_ADDR"
+	ip -n "$SRV" -6 route add 2001:db8:2::/48 via "$ATK_ADDR6" dev ibs0
+
+	ip -n "$ATK" addr add "$ATK_ADDR/24" dev ibs1
+	ip -n "$ATK" -6 addr add "$ATK_ADDR6/64" dev ibs1 nodad
+	local a
+	for a in $ATK_EXTRA4; do ip -n "$ATK" addr add "$a/32" dev ibs1; done
+	for a in $ATK_EXTRA6; do ip -n "$ATK" -6 addr add "$a/128" dev ibs1 nodad; done
+	ip -n "$ATK" link set ibs1 up
+}
+
+# Simulates a reboot of the server: its namespace (and with it every nftables object)
+# disappears; a fresh one comes up with the same addresses. The journal survives.
+reboot_server() {
+	ip netns del "$SRV"
+	# The kernel dismantles the old namespace asynchronously; wait for the veth
+	# peer to vanish from the attacker's side.
+	local _
+	for _ in $(seq 100); do
+		ip -n "$ATK" link show ibs1 >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	make_server_ns
+	link_namespaces
+}
+
+setup() {
+	unset SSH_CONNECTION SSH_CLIENT IPBANSET_DB IPBANSET_TABLE
+	local tag="$$-${BATS_TEST_NUMBER}-${RANDOM}"
+	SRV="ibs-srv-$tag"
+	ATK="ibs-atk-$tag"
+	BG_PIDS=()
+	WORK="$BATS_TEST_TMPDIR/ibs"
+	mkdir -p "$WORK"
+	chmod 0700 "$WORK"
+	DB="$WORK/ipbanset.db"
+	CONF="$WORK/ipbanset.conf"
+	printf '# ipbanset test configuration\n' >"$CONF"
+	chmod 0600 "$CONF"
+	make_server_ns
+	make_attacker_ns
+	link_namespaces
+	if declare -F file_setup >/dev/null; then
+		file_setup
+	fi
+}
+
+teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	ip netns del "$SRV" 2>/dev/null || true
+	ip netns del "$ATK" 2>/dev/null || true
+	if [ -n "${NOBODY_DIR:-}" ]; then rm -rf "$NOBODY_DIR"; fi
+	rm -rf "$WORK"
+}
+
+# ---------------------------------------------------------------- running ipbanset
+
+# ibs ARGS...: run ipbanset in the server namespace with the test's journal and config.
+ibs() {
+	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" "$@"
+}
+
+# ibs_ok ARGS...: run and require exit 0 (prints stderr on failure).
+ibs_ok() {
+	run --separate-stderr ibs "$@"
+	if [ "$status" -ne 0 ]; then
+		echo "ipbanset $* exited $status" >&2
+		echo "stdout: $output" >&2
+		echo "stderr: $stderr" >&2
+		return 1
+	fi
+}
+
+ibs_init() {
+	ibs_ok init "$@"
+}
+
+# config LINE...: append lines to the test's config file.
+config() {
+	printf '%s\n' "$@" >>"$CONF"
+}
+
+# ---------------------------------------------------------------- assertions
+
+fail() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+# refute CMD...: CMD must fail. (A bare "! CMD" never fails a bats test.)
+refute() {
+	if "$@"; then
+		fail "unexpectedly succeeded: $*"
+	fi
+}
+
+assert_status() {
+	local want=$1
+	if [ "$status" -ne "$want" ]; then
+		printf 'expected exit %s, got %s\nstdout: %s\nstderr: %s\n' \
+			"$want" "$status" "$output" "${stderr:-}" >&2
+		return 1
+	fi
+}
+
+# assert_stderr_has TEXT: stderr (from run --separate-stderr) contains TEXT.
+assert_stderr_has() {
+	if [[ "${stderr:-}" != *"$1"* ]]; then
+		printf 'stderr does not contain %q\nstderr: %s\n' "$1" "${stderr:-}" >&2
+		return 1
+	fi
+}
+
+# Every error message starts with "ipbanset: " (contract).
+assert_stderr_prefixed() {
+	if [[ "${stderr:-}" != ipbanset:\ * ]]; then
+		printf 'stderr does not start with "ipbanset: "\nstderr: %s\n' "${stderr:-}" >&2
+		return 1
+	fi
+}
+
+# jq_ok FILTER: the stdout of the last run, as JSON, satisfies FILTER (-e).
+jq_ok() {
+	if ! jq -e "$@" >/dev/null <<<"$output"; then
+		printf 'jq check failed: %s\nJSON: %s\n' "$*" "$output" >&2
+		return 1
+	fi
+}
+
+# jq_val FILTER: print a value from the last run's stdout.
+jq_val() {
+	jq -r "$@" <<<"$output"
+}
+
+# ---------------------------------------------------------------- reachability
+
+# can_reach SRC [6]: one ping (retried once) from the attacker namespace with source SRC.
+can_reach() {
+	local src=$1 fam=${2:-} dst=$SRV_ADDR
+	if [ "$fam" = 6 ] || [[ "$src" == *:* ]]; then
+		dst=$SRV_ADDR6
+		fam=-6
+	else
+		fam=-4
+	fi
+	ip netns exec "$ATK" ping "$fam" -n -q -c1 -W1 -I "$src" "$dst" >/dev/null 2>&1 ||
+		ip netns exec "$ATK" ping "$fam" -n -q -c1 -W1 -I "$src" "$dst" >/dev/null 2>&1
+}
+
+# ping_once SRC: a single ping, no retry (for checks racing a short timeout).
+ping_once() {
+	local src=$1 fam=-4 dst=$SRV_ADDR
+	if [[ "$src" == *:* ]]; then fam=-6; dst=$SRV_ADDR6; fi
+	ip netns exec "$ATK" ping "$fam" -n -q -c1 -W1 -I "$src" "$dst" >/dev/null 2>&1
+}
+
+assert_dropped() {
+	if can_reach "$@"; then
+		fail "expected packets from $1 to be dropped, but the ping got through"
+	fi
+}
+
+assert_reachable() {
+	if ! can_reach "$@"; then
+		fail "expected packets from $1 to get through, but the ping was dropped"
+	fi
+}
+
+# tcp_listen PORT [6]: a listener in the server namespace (IPv4, or IPv6 with 6),
+# killed at teardown.
+tcp_listen() {
+	local fam=-4
+	if [ "${2:-}" = 6 ]; then fam=-6; fi
+	ip netns exec "$SRV" nc "$fam" -l -k "$1" </dev/null >/dev/null 2>&1 3>&- &
+	BG_PIDS+=($!)
+	local _
+	for _ in $(seq 50); do
+		if ip netns exec "$SRV" ss -Hltn "sport = :$1" | grep -q LISTEN; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "listener on port $1 did not start"
+}
+
+# can_connect SRC PORT [WAIT]: TCP connect from the attacker (source SRC) to the server.
+can_connect() {
+	local src=$1 port=$2 wait=${3:-2} dst=$SRV_ADDR
+	if [[ "$src" == *:* ]]; then dst=$SRV_ADDR6; fi
+	ip netns exec "$ATK" nc -z -w "$wait" -s "$src" "$dst" "$port" </dev/null
+}
+
+# ---------------------------------------------------------------- the kernel side
+
+nft_json() {
+	ip netns exec "$SRV" nft -j list table inet "${TABLE:-ipbanset}"
+}
+
+kernel_has_table() {
+	ip netns exec "$SRV" nft list table inet "${TABLE:-ipbanset}" >/dev/null 2>&1
+}
+
+# The kernel's elements as sorted "SET VALUE" lines (no timeouts, which tick).
+kernel_elements() {
+	nft_json 2>/dev/null | jq -r '.nftables[] | select(.set) | .set as $s
+		| ($s.elem // [])[] | "\($s.name) \(if type == "object" then .elem.val else . end)"' | sort
+}
+
+kernel_element_count() {
+	kernel_elements | grep -c . || true
+}
+
+# kernel_elem SET ADDR: the element's JSON object ({"val":..,"timeout":..}), or nothing.
+kernel_elem() {
+	nft_json 2>/dev/null | jq -c --arg s "$1" --arg a "$2" '.nftables[] | select(.set and .set.name == $s)
+		| (.set.elem // [])[] | if type == "object" then .elem else {val: .} end
+		| select(.val == $a)'
+}
+
+kernel_has_element() {
+	[ -n "$(kernel_elem "$1" "$2")" ]
+}
+
+assert_kernel_has() {
+	kernel_has_element "$1" "$2" ||
+		fail "kernel set $1 has no element $2; elements: $(kernel_elements | tr '\n' ',')"
+}
+
+assert_kernel_lacks() {
+	if kernel_has_element "$1" "$2"; then
+		fail "kernel set $1 still has element $2"
+	fi
+}
+
+# kernel_timeout SET ADDR: the element's timeout in seconds ("none" when permanent).
+kernel_timeout() {
+	kernel_elem "$1" "$2" | jq -r '.timeout // "none"'
+}
+
+# kernel_expires SET ADDR: seconds left according to the kernel ("none" when permanent).
+kernel_expires() {
+	kernel_elem "$1" "$2" | jq -r '.expires // "none"'
+}
+
+kernel_has_set() {
+	nft_json 2>/dev/null | jq -e --arg s "$1" '[.nftables[] | select(.set and .set.name == $s)] | length == 1' >/dev/null
+}
+
+kernel_chain() {
+	nft_json 2>/dev/null | jq -c '.nftables[] | select(.chain and .chain.name == "filter") | .chain'
+}
+
+# ---------------------------------------------------------------- the journal side
+
+# list_json [ARGS...]: the journal's live bans as a JSON array on stdout.
+list_json() {
+	ibs --json list "$@"
+}
+
+list_count() {
+	list_json "$@" | jq 'length'
+}
+
+# expires_of TARGET [SOURCE]: the expires value of the journal's ban (null when permanent).
+expires_of() {
+	list_json | jq -r --arg t "$1" --arg s "${2:-manual}" \
+		'.[] | select(.target == $t and .source == $s) | .expires'
+}
+
+# Seconds from now to an RFC 3339 UTC time.
+seconds_until() {
+	echo $(($(date -u -d "$1" +%s) - $(date -u +%s)))
+}
+
+# A snapshot of journal and kernel, to prove that a failed command changed nothing.
+snapshot() {
+	{
+		echo "== journal"
+		list_json | jq -S -c 'sort_by(.target, .source) | .[] | {target, source, expires, reason}'
+		echo "== kernel"
+		kernel_elements
+		echo "== table"
+		kernel_has_table && echo present || echo absent
+	}
+}
+
+# assert_unchanged SNAPSHOT: journal and kernel still look like SNAPSHOT.
+assert_unchanged() {
+	local now
+	now=$(snapshot)
+	if [ "$now" != "$1" ]; then
+		printf 'state changed\nbefore:\n%s\nafter:\n%s\n' "$1" "$now" >&2
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- unprivileged runs
+
+# A copy of the binary that the user nobody can execute (the work tree may sit under
+# a directory that nobody cannot enter), and a directory that nobody owns.
+prepare_nobody() {
+	NOBODY_DIR=$(mktemp -d /tmp/ibs-nobody.XXXXXX)
+	chmod 0755 "$NOBODY_DIR"
+	NOBODY_BIN=$IPBANSET
+	if [ -f "$IPBANSET" ] && [ -x "$IPBANSET" ]; then
+		cp "$IPBANSET" "$NOBODY_DIR/ipbanset"
+		NOBODY_BIN="$NOBODY_DIR/ipbanset"
+	fi
+	mkdir "$NOBODY_DIR/state"
+	printf '# nobody\n' >"$NOBODY_DIR/state/ipbanset.conf"
+	chmod 0600 "$NOBODY_DIR/state/ipbanset.conf"
+	chmod 0700 "$NOBODY_DIR/state"
+	chown -R 65534:65534 "$NOBODY_DIR/state"
+}
+
+as_nobody() {
+	# shellcheck disable=SC2086
+	ip netns exec "$SRV" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		$NOBODY_BIN -d "$NOBODY_DIR/state/ipbanset.db" -c "$NOBODY_DIR/state/ipbanset.conf" "$@"
+}
