@@ -55,6 +55,11 @@ asan:
 deps:
 	@./tests/deps.sh
 
+# Root: benchmarks in private namespaces against nft -f, ipset restore and a minimal
+# libnftnl loader; results in tests/bench/out/ (see tests/bench/README.md).
+bench: ipbanset
+	./tests/bench/run.sh
+
 demo: deps ipbanset
 	./tests/demo.sh
 
@@ -78,5 +83,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check asan deps demo lint install uninstall clean
+.PHONY: all unit check asan bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)

@@ -11,20 +11,6 @@ struct rec_stats {
 	uint64_t restored, removed, retimed, sets_rewritten, sets_created, sets_removed;
 };
 
-static int queue_all_cb(void *arg, const struct ban *b)
-{
-	struct engine *g = arg;
-
-	engine_elem_add(g, &b->t, b->expires, b->source, b->reason);
-	return 0;
-}
-
-static int stream_set(struct engine *g, unsigned idx, struct ipb_err *e)
-{
-	return journal_set_elements(g->j, set_family(idx), set_plen(idx), g->c->now, queue_all_cb, g,
-				    e);
-}
-
 /* Small set: dump, compare, and fix only what differs. */
 static int repair_by_diff(struct engine *g, unsigned idx, struct rec_stats *st, struct ipb_err *e)
 {
@@ -75,7 +61,7 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 			continue;
 		}
 		if (!present) {
-			r = stream_set(g, idx, &e);
+			r = engine_restore_set(g, idx, &e);
 			st->restored += counts[idx];
 			st->sets_created++;
 		} else if (counts[idx] <= SETCMP_DUMP_LIMIT) {
@@ -83,7 +69,7 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 		} else {
 			/* A large set is rewritten inside the batch: atomic, never unenforced. */
 			g->flush[idx] = true;
-			r = stream_set(g, idx, &e);
+			r = engine_restore_set(g, idx, &e);
 			st->sets_rewritten++;
 		}
 		if (r)
@@ -153,7 +139,7 @@ int cmd_reconcile(struct ctx *c)
 	if ((r = engine_start(&g, c)))
 		return r;
 	warn_chain_mismatch(&g);
-	g.table_was_missing = false; /* reconcile restores everything: no warning needed */
+	g.authoritative = true;
 	r = reconcile_plan(&g, &st);
 	if (!r)
 		r = reconcile_event(&g, &st, "reconcile");
@@ -161,15 +147,8 @@ int cmd_reconcile(struct ctx *c)
 		engine_abort(&g);
 		return r;
 	}
-	g.table_was_missing = !g.layout.table;
 	/* engine_finish's missing-table warning is for partial commands, not for this one */
-	{
-		bool missing = g.table_was_missing;
-
-		g.table_was_missing = false;
-		r = engine_finish(&g);
-		g.table_was_missing = missing;
-	}
+	r = engine_finish(&g);
 	if (!r)
 		reconcile_report(c, &g, &st, "reconcile");
 	return r;
@@ -213,6 +192,7 @@ int cmd_init(struct ctx *c)
 	if ((r = engine_start(&g, c)))
 		return r;
 	created = !g.layout.table || !g.layout.chain;
+	g.authoritative = true;
 	plan_chain_fix(&g);
 	r = reconcile_plan(&g, &st);
 	if (!r)
@@ -223,10 +203,8 @@ int cmd_init(struct ctx *c)
 		engine_abort(&g);
 		return r;
 	}
-	g.table_was_missing = false;
 	if ((r = engine_finish(&g)))
 		return r;
-	g.table_was_missing = created;
 	if (created || g.recreate_chain)
 		g.structure_changed = true;
 	reconcile_report(c, &g, &st, "init");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "duration.h"
 #include "ipbanset.h"
@@ -84,9 +85,9 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 static void queue(struct engine *g, struct elemvec *v, const struct target *t, int64_t expires,
 		  const char *comment)
 {
-	struct nft_elem el = { .t = *t, .comment = comment };
+	/* the timeout is computed when the batch is built: see set_timeouts */
+	struct nft_elem el = { .t = *t, .comment = comment, .expires = expires };
 
-	el.timeout_ms = expires ? plan_timeout_ms(expires, g->c->now_ms) : 0;
 	if (!elemvec_push(v, &el)) {
 		ipb_error("out of memory");
 		exit(IPB_EXIT_SYSTEM);
@@ -178,6 +179,7 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = applied_settings(g, &e)) || (r = nft_get_layout(g->n, &g->layout, &e)))
 		goto fail;
 	g->table_was_missing = !g->layout.table;
+	g->have_genid_before = nft_get_genid(g->n, &g->genid_before, &e) == 0;
 	return 0;
 fail:
 	ipb_error("%s", e.msg);
@@ -448,6 +450,28 @@ struct tagmap {
 	bool add;
 };
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The kernel counts a timeout from when it inserts the element, so it is computed from
+ * the expiry just before sending: a long command (a million journal rows) must not
+ * push kernel expiries past the journal's. */
+static void set_timeouts(struct engine *g)
+{
+	int64_t ms = now_ms();
+	struct nft_elem *el;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		for (el = g->add[i].v; el && el < g->add[i].v + g->add[i].n; el++)
+			el->timeout_ms = el->expires ? plan_timeout_ms(el->expires, ms) : 0;
+}
+
 static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct tagmap *tm,
 			size_t *ntm)
 {
@@ -455,6 +479,7 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 	size_t tag = 0;
 	unsigned i;
 
+	set_timeouts(g);
 	nft_batch_begin(n);
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i])
@@ -521,32 +546,67 @@ static void report_kernel_error(struct engine *g, const struct tagmap *tm, size_
 	ipb_error("kernel refused the change: %s; nothing changed", e->msg);
 }
 
-static int record_generation(struct engine *g)
+/* Record the generation status may trust: only when the ruleset holds exactly what the
+ * journal says, i.e. nobody changed it since our last trusted commit (or this command
+ * made it exact). Otherwise forget it, so status compares elements until a reconcile. */
+static int record_generation(struct engine *g, bool sent)
 {
+	bool trusted = g->authoritative, found = false;
+	int64_t stored = -1, value = -1;
 	struct ipb_err e;
 	uint32_t genid;
 
-	if (nft_get_genid(g->n, &genid, &e))
-		return 0; /* without it status falls back to sampling */
-	if (journal_meta_set(g->j, "genid", genid, &e))
+	if (!sent && !g->authoritative)
+		return 0;
+	if (nft_get_genid(g->n, &genid, &e) || !g->have_genid_before)
+		trusted = false;
+	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
+		trusted = stored == g->genid_before && genid == g->genid_before + (sent ? 1 : 0);
+	if (trusted)
+		value = genid;
+	if (journal_meta_set(g->j, "genid", value, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
 }
 
-static void warn_missing_table(struct engine *g)
+static int restore_cb(void *arg, const struct ban *b)
 {
-	uint64_t counts[PLAN_NSETS], other = 0;
+	struct engine *g = arg;
+	unsigned idx = plan_set_index(b->t.family, b->t.plen);
+
+	queue(g, &g->add[idx], &b->t, b->expires, engine_comment(g, b->source, b->reason));
+	return 0;
+}
+
+int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
+{
+	unsigned family = idx < 33 ? 4 : 6, plen = idx < 33 ? idx : idx - 33;
+
+	return journal_set_elements(g->j, family, plen, g->c->now, restore_cb, g, e);
+}
+
+/* The table is gone (a firewall reload, nft flush ruleset): rather than enforce only this
+ * command's bans, load every live ban of the journal, which already holds this command's
+ * changes, into the new table in the same batch. */
+static int restore_missing_table(struct engine *g)
+{
+	uint64_t counts[PLAN_NSETS], total = 0;
 	struct ipb_err e;
 	unsigned i;
 
 	if (journal_set_counts(g->j, g->c->now, counts, &e))
-		return;
-	for (i = 0; i < PLAN_NSETS; i++)
-		other += counts[i] - (uint64_t)g->add[i].n;
-	if (other)
-		ipb_info(g->c, "warning: table inet %s was missing and has been created; "
-			       "the journal's other live bans are not enforced: run 'ipbanset reconcile'",
-			 g->c->cfg.table);
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	for (i = 0; i < PLAN_NSETS; i++) {
+		g->add[i].n = g->del[i].n = 0;
+		if (!counts[i])
+			continue;
+		if (engine_restore_set(g, i, &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+		total += counts[i];
+	}
+	ipb_info(g->c, "table inet %s was missing: created it and restored the journal's %llu live "
+		       "ban%s", g->c->cfg.table, (unsigned long long)total, total == 1 ? "" : "s");
+	return 0;
 }
 
 int engine_finish(struct engine *g)
@@ -555,8 +615,11 @@ int engine_finish(struct engine *g)
 	struct tagmap tm[2 * PLAN_NSETS];
 	size_t ntm = 0, bad_tag = SIZE_MAX;
 	struct ipb_err e;
+	bool sent;
 	int r;
 
+	if (g->table_was_missing && !g->authoritative && (r = restore_missing_table(g)))
+		goto out;
 	if ((r = plan_structure(g, create)))
 		goto out;
 	if (g->c->dry_run) {
@@ -565,15 +628,14 @@ int engine_finish(struct engine *g)
 		goto out;
 	}
 	build_batch(g, create, tm, &ntm);
-	if (g->table_was_missing)
-		warn_missing_table(g);
+	sent = nft_batch_size(g->n) > 0;
 	r = nft_batch_commit(g->n, &bad_tag, &e);
 	if (r) {
 		report_kernel_error(g, tm, ntm, bad_tag, &e);
 		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
-	if ((r = record_generation(g)))
+	if ((r = record_generation(g, sent)))
 		goto out;
 	if (journal_commit(g->j, &e)) {
 		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",

@@ -94,6 +94,11 @@ struct engine {
 	 * recreate (hook or priority change) */
 	uint64_t pre_del_rule[PLAN_NSETS];
 	bool recreate_chain;
+	/* The generation at the start: if nobody else changed the ruleset since our last
+	 * commit, the one after ours may be trusted by status; reconcile and init make the
+	 * kernel exact, so theirs always may. */
+	uint32_t genid_before;
+	bool have_genid_before, authoritative;
 	char last_comment[NFT_COMMENT_MAX + 64];
 	const char *last_comment_ptr;
 };
@@ -111,6 +116,8 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
 int engine_finish(struct engine *g);
+/* Queue every live journal element of set idx for adding (reconcile, a missing table). */
+int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);
 /* init: remember the hook, priority and verdict it applied, for later commands. */
 int engine_record_settings(struct engine *g);
 /* Abandon: roll back, close. */

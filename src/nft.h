@@ -51,6 +51,7 @@ struct nft_elem {
 	struct target t;
 	uint64_t timeout_ms;
 	const char *comment;
+	int64_t expires; /* the caller's bookkeeping (Unix s); not sent */
 };
 
 /* Building one transaction (NFNL_MSG_BATCH_BEGIN ... END). Calls queue messages in

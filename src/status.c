@@ -127,7 +127,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 	}
 	if (!nft_get_genid(n, &genid, &e) && j)
 		journal_meta_get(j, "genid", &recorded, &found, &e);
-	if (!c->verify && !broken && found && (uint32_t)recorded == genid) {
+	if (!c->verify && !broken && found && recorded >= 0 && (uint32_t)recorded == genid) {
 		k->in_sync = true;
 		snprintf(k->method, sizeof(k->method),
 			 "ruleset generation %u unchanged since ipbanset's last commit", genid);

@@ -101,3 +101,29 @@ file_setup() {
 	assert_kernel_has v4_32 198.51.100.3
 	assert_reachable "$ATK_ADDR"
 }
+
+@test "a later ban does not hide drift that someone else caused" {
+	ibs_ok ban "$ATK_ADDR" 198.51.100.3
+	ip netns exec "$SRV" nft delete element inet ipbanset v4_32 "{ $ATK_ADDR }"
+	ibs_ok ban 198.51.100.4
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == false and .kernel.missing == 1'
+	ibs_ok reconcile
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true'
+	[[ "$(jq -r .kernel.method <<<"$output")" == *generation* ]]
+	assert_dropped "$ATK_ADDR"
+}
+
+@test "after nft flush ruleset, the next ban restores every live ban with it" {
+	ibs_ok ban "$ATK_ADDR" 203.0.113.0/24
+	ip netns exec "$SRV" nft flush ruleset
+	assert_reachable "$ATK_ADDR"
+	run --separate-stderr ibs ban 198.51.100.3
+	assert_status 0
+	[[ "$stderr" == *"was missing"* ]] || fail "no notice of the restore: $stderr"
+	assert_dropped "$ATK_ADDR"
+	assert_dropped 203.0.113.9
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .total == 3'
+}
