@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipbanset.h"
 
@@ -42,6 +43,18 @@ void ipb_verbose(const struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
+}
+
+void ipb_phase(const struct ctx *c, const char *what)
+{
+	struct timespec ts;
+	int64_t ms;
+
+	if (!c->verbose)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - c->now_ms;
+	fprintf(stderr, "ipbanset: %6lld ms  %s\n", (long long)ms, what);
 }
 
 int ipb_exit_for(int err)
@@ -134,9 +147,11 @@ int read_targets(struct ctx *c, struct target_list *l, bool check_allow)
 	for (i = 0; i < l->n; i++)
 		if (l->v[i].family == 6 && l->v[i].plen == 128 && c->cfg.ipv6_prefix < 128)
 			target_truncate(&l->v[i], c->cfg.ipv6_prefix);
+	ipb_phase(c, "targets read");
 	if (check_allow && (r = check_allowlist(c, l)))
 		return r;
 	plan_sort_unique(l);
+	ipb_phase(c, "targets checked and sorted");
 	return 0;
 }
 

@@ -180,6 +180,7 @@ int engine_start(struct engine *g, struct ctx *c)
 		goto fail;
 	g->table_was_missing = !g->layout.table;
 	g->have_genid_before = nft_get_genid(g->n, &g->genid_before, &e) == 0;
+	ipb_phase(c, "journal locked, kernel layout read");
 	return 0;
 fail:
 	ipb_error("%s", e.msg);
@@ -627,7 +628,9 @@ int engine_finish(struct engine *g)
 		g->began = false;
 		goto out;
 	}
+	ipb_phase(g->c, "journal written");
 	build_batch(g, create, tm, &ntm);
+	ipb_phase(g->c, "batch built");
 	sent = nft_batch_size(g->n) > 0;
 	r = nft_batch_commit(g->n, &bad_tag, &e);
 	if (r) {
@@ -635,6 +638,7 @@ int engine_finish(struct engine *g)
 		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
+	ipb_phase(g->c, "kernel acked");
 	if ((r = record_generation(g, sent)))
 		goto out;
 	if (journal_commit(g->j, &e)) {
@@ -644,6 +648,7 @@ int engine_finish(struct engine *g)
 		goto out;
 	}
 	g->began = false;
+	ipb_phase(g->c, "journal committed");
 out:
 	engine_abort(g);
 	return r;

@@ -118,7 +118,7 @@ static void usage(FILE *f)
 		   "  -j, --json          machine-readable output (one JSON document)\n"
 		   "  -n, --dry-run       print what would change; change nothing\n"
 		   "  -q, --quiet         less on stderr\n"
-		   "  -v, --verbose       more on stderr\n"
+		   "  -v, --verbose       more on stderr (phase timings)\n"
 		   "  -h, --help          this help\n"
 		   "  -V, --version       print the version\n"
 		   "\nTARGET: an address (203.0.113.7, 2001:db8::1) or prefix (198.51.100.0/24).\n"

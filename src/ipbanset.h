@@ -42,6 +42,8 @@ struct ctx {
 __attribute__((format(printf, 1, 2))) void ipb_error(const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void ipb_info(const struct ctx *c, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void ipb_verbose(const struct ctx *c, const char *fmt, ...);
+/* With -v: milliseconds since the start, and what was just done. */
+void ipb_phase(const struct ctx *c, const char *what);
 /* Exit status for a negative errno from a lower layer. */
 int ipb_exit_for(int err);
 
