@@ -6,23 +6,6 @@
 #include "addr.h"
 #include "unit.h"
 
-static const char *fmt(const struct target *t)
-{
-	static char buf[TARGET_STRLEN];
-
-	return target_format(t, buf, sizeof(buf));
-}
-
-static struct target tgt(const char *s)
-{
-	struct target t;
-	unsigned flags;
-
-	if (target_parse(s, &t, &flags, NULL))
-		fprintf(stderr, "test setup: cannot parse '%s'\n", s), exit(2);
-	return t;
-}
-
 static void test_parse_valid(void)
 {
 	static const struct {

@@ -8,13 +8,6 @@
 #include "config.h"
 #include "unit.h"
 
-static const char *fmt(const struct target *t)
-{
-	static char buf[TARGET_STRLEN];
-
-	return target_format(t, buf, sizeof(buf));
-}
-
 static void test_defaults(void)
 {
 	struct config c;

@@ -26,24 +26,6 @@ static char *path_in(const char *name)
 	return p;
 }
 
-static struct target tgt(const char *s)
-{
-	struct target t;
-	unsigned flags;
-
-	if (target_parse(s, &t, &flags, NULL))
-		fprintf(stderr, "test setup: cannot parse '%s'\n", s), exit(2);
-	return t;
-}
-
-static const char *fmt(const struct target *t)
-{
-	static char buf[4][TARGET_STRLEN];
-	static unsigned k;
-
-	return target_format(t, buf[k++ % 4], TARGET_STRLEN);
-}
-
 static struct journal *open_ok(const char *path, bool create, bool ro)
 {
 	struct journal *j = NULL;

@@ -94,4 +94,26 @@ static inline int unit_done(const char *name)
 	return unit_failed ? 1 : 0;
 }
 
+/* Targets for test tables: tgt("10.0.0.0/8") exits on a typo; fmt() formats one into
+ * one of four rotating buffers, so a message may show several. */
+#include "addr.h"
+
+static inline struct target tgt(const char *s)
+{
+	struct target t;
+	unsigned flags;
+
+	if (target_parse(s, &t, &flags, NULL))
+		fprintf(stderr, "test setup: cannot parse '%s'\n", s), exit(2);
+	return t;
+}
+
+static inline const char *fmt(const struct target *t)
+{
+	static char buf[4][TARGET_STRLEN];
+	static unsigned k;
+
+	return target_format(t, buf[k++ % 4], TARGET_STRLEN);
+}
+
 #endif
