@@ -605,6 +605,7 @@ static int restore_missing_table(struct engine *g)
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 		total += counts[i];
 	}
+	g->authoritative = true; /* the new table holds exactly the journal */
 	ipb_info(g->c, "table inet %s was missing: created it and restored the journal's %llu live "
 		       "ban%s", g->c->cfg.table, (unsigned long long)total, total == 1 ? "" : "s");
 	return 0;
