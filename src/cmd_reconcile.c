@@ -99,14 +99,15 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 	}
 	if (c->quiet)
 		return;
-	printf("%s%s: restored %llu, removed %llu, retimed %llu", c->dry_run ? "dry run, would have " : "",
+	printf("%s%s: restored %llu, removed %llu, retimed %llu", c->dry_run ? "dry run (nothing changed): " : "",
 	       verb, (unsigned long long)st->restored, (unsigned long long)st->removed,
 	       (unsigned long long)st->retimed);
 	if (st->sets_rewritten)
 		printf(", rewrote %llu large set%s", (unsigned long long)st->sets_rewritten,
 		       st->sets_rewritten > 1 ? "s" : "");
 	if (g->table_was_missing)
-		printf(" (table inet %s was missing and was created)", c->cfg.table);
+		printf(" (table inet %s %s)", c->cfg.table,
+		       c->dry_run ? "is missing and would be created" : "was missing and was created");
 	putchar('\n');
 }
 
@@ -246,7 +247,7 @@ int cmd_teardown(struct ctx *c)
 		printf("{\"changed\": %s, \"added\": 0, \"removed\": 0, \"updated\": 0, \"unchanged\": 0, "
 		       "\"dry_run\": %s}\n", had ? "true" : "false", c->dry_run ? "true" : "false");
 	else if (!c->quiet)
-		printf("%s\n", had ? (c->dry_run ? "dry run, would delete the table" :
+		printf("%s\n", had ? (c->dry_run ? "dry run (nothing changed): teardown would delete the table" :
 				      "table deleted; the journal is kept ('ipbanset init' restores it)")
 				   : "table not present; nothing to do");
 	return 0;
@@ -280,7 +281,7 @@ int cmd_gc(struct ctx *c)
 		       c->dry_run ? "true" : "false", (unsigned long long)events);
 	else if (!c->quiet)
 		printf("%sgc: removed %llu expired bans and %llu old events\n",
-		       c->dry_run ? "dry run, would have " : "", (unsigned long long)bans,
+		       c->dry_run ? "dry run (nothing changed): " : "", (unsigned long long)bans,
 		       (unsigned long long)events);
 	return 0;
 }

@@ -606,8 +606,10 @@ static int restore_missing_table(struct engine *g)
 		total += counts[i];
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
-	ipb_info(g->c, "table inet %s was missing: created it and restored the journal's %llu live "
-		       "ban%s", g->c->cfg.table, (unsigned long long)total, total == 1 ? "" : "s");
+	ipb_info(g->c, "table inet %s is missing: %s it and %s the journal's %llu live ban%s",
+		 g->c->cfg.table, g->c->dry_run ? "would create" : "created",
+		 g->c->dry_run ? "restore" : "restored", (unsigned long long)total,
+		 total == 1 ? "" : "s");
 	return 0;
 }
 
@@ -675,7 +677,7 @@ void engine_report(const struct engine *g, const char *verb)
 	if (c->quiet)
 		return;
 	printf("%s%s: %llu added, %llu removed, %llu updated, %llu unchanged\n",
-	       c->dry_run ? "dry run, would have " : "", verb, (unsigned long long)g->added,
+	       c->dry_run ? "dry run (nothing changed): " : "", verb, (unsigned long long)g->added,
 	       (unsigned long long)g->removed, (unsigned long long)g->updated,
 	       (unsigned long long)g->unchanged);
 }

@@ -121,7 +121,7 @@ file_setup() {
 	assert_reachable "$ATK_ADDR"
 	run --separate-stderr ibs ban 198.51.100.3
 	assert_status 0
-	[[ "$stderr" == *"was missing"* ]] || fail "no notice of the restore: $stderr"
+	[[ "$stderr" == *"is missing: created"* ]] || fail "no notice of the restore: $stderr"
 	assert_dropped "$ATK_ADDR"
 	assert_dropped 203.0.113.9
 	ibs_ok status --json
