@@ -99,7 +99,7 @@ _ipbanset()
 		_ipbanset_files
 		return
 		;;
-	-f)
+	-f | --file)
 		_ipbanset_files
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
@@ -136,9 +136,9 @@ _ipbanset()
 	local cmd_opts=
 	case $cmd in
 	init) cmd_opts='--hook --priority --verdict' ;;
-	ban) cmd_opts='-t --timeout -s --source -r --reason --replace --force -f' ;;
-	unban) cmd_opts='-s --source --all-sources -f' ;;
-	sync) cmd_opts='-s --source -t --timeout -r --reason --force -f' ;;
+	ban) cmd_opts='-t --timeout -s --source -r --reason --replace --force -f --file' ;;
+	unban) cmd_opts='-s --source --all-sources -f --file' ;;
+	sync) cmd_opts='-s --source -t --timeout -r --reason --force -f --file' ;;
 	flush) cmd_opts='-s --source' ;;
 	list) cmd_opts='-s --source --family' ;;
 	status) cmd_opts='--format --verify' ;;

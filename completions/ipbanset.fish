@@ -64,7 +64,7 @@ set -l durations '60 10m 1h 1d 1w 2d permanent'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -s t -l timeout -x -a $durations -d 'How long the ban lasts'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban unban sync flush list log' -s s -l source -x -a '(__ipbanset_live source)' -d 'Source that owns the bans'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -s r -l reason -x -d 'Reason kept with the ban'
-complete -c ipbanset -n '__fish_seen_subcommand_from ban unban sync' -s f -r -F -d 'Read targets from a file (- for standard input)'
+complete -c ipbanset -n '__fish_seen_subcommand_from ban unban sync' -s f -l file -r -F -d 'Read targets from a file (- for standard input)'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban' -l replace -d "Set the expiry even when it shortens the source's ban"
 complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -l force -d 'Ban even the SSH client address from $SSH_CONNECTION'
 complete -c ipbanset -n '__fish_seen_subcommand_from unban' -l all-sources -d 'Withdraw the bans of every source'
