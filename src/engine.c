@@ -349,6 +349,24 @@ static int put_row(struct engine *g, const struct target *t, struct rows *rs, co
 	return engine_event(g, kind, t, source, b.reason, detail);
 }
 
+/* A bulk ban into a length the journal has never held (a first import) skips the
+ * per-target look-up. Only for bans: withdrawals go through rows they found. */
+static bool set_is_empty(struct engine *g, const struct target *t, int64_t newexp,
+			 struct ipb_err *e)
+{
+	unsigned idx = plan_set_index(t->family, t->plen);
+	bool has = true;
+
+	if (!newexp)
+		return false;
+	if (!g->set_rows[idx]) {
+		if (journal_set_has_rows(g->j, t->family, t->plen, &has, e))
+			has = true; /* fall back to the look-up, which reports the error */
+		g->set_rows[idx] = has ? 1 : 2;
+	}
+	return g->set_rows[idx] == 2;
+}
+
 int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
 		  bool replace, const char *reason, bool all_sources, const char *event_kind)
 {
@@ -359,7 +377,7 @@ int engine_change(struct engine *g, const struct target *t, const char *source, 
 	size_t i;
 	int r = 0;
 
-	if (journal_bans_of_target(g->j, t, rows_cb, &rs, &e)) {
+	if (!set_is_empty(g, t, newexp, &e) && journal_bans_of_target(g->j, t, rows_cb, &rs, &e)) {
 		free(rs.v);
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	}

@@ -101,6 +101,9 @@ struct engine {
 	 * kernel exact, so theirs always may. */
 	uint32_t genid_before;
 	bool have_genid_before, authoritative;
+	/* per set, at the start: 0 unknown, 1 the journal has rows of it, 2 none (then a new
+	 * ban in it needs no look-up: targets are unique within a command) */
+	uint8_t set_rows[PLAN_NSETS];
 	char last_comment[NFT_COMMENT_MAX + 64];
 	const char *last_comment_ptr;
 };

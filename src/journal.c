@@ -70,6 +70,7 @@ enum stmt_id {
 	ST_META_GET,
 	ST_META_SET,
 	ST_WITHIN,
+	ST_SET_ANY,
 	ST_COUNT_
 };
 
@@ -132,6 +133,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_WITHIN] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2"
 		      " AND net >= ?3 AND net <= ?4 AND expires > ?5 ORDER BY net",
+	[ST_SET_ANY] = "SELECT 1 FROM bans WHERE fam = ?1 AND plen = ?2 LIMIT 1",
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
@@ -647,6 +649,23 @@ int journal_bans_of_target(struct journal *j, const struct target *t, journal_ba
 	sqlite3_bind_int(s, 2, t->plen);
 	bind_net(s, 3, t);
 	return each_ban(j, ST_OF_TARGET, s, cb, arg, e);
+}
+
+int journal_set_has_rows(struct journal *j, unsigned family, unsigned plen, bool *has,
+			 struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if ((r = stmt_get(j, ST_SET_ANY, &s, e)))
+		return r;
+	sqlite3_bind_int(s, 1, (int)family);
+	sqlite3_bind_int(s, 2, (int)plen);
+	rc = sqlite3_step(s);
+	*has = rc == SQLITE_ROW;
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : journal_fail(j, rc, "looking up a set", e);
+	stmt_put(j, ST_SET_ANY, s);
+	return r;
 }
 
 int journal_bans_within(struct journal *j, const struct target *t, int64_t now,

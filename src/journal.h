@@ -52,6 +52,9 @@ typedef int (*journal_ban_cb)(void *arg, const struct ban *b);
 /* Every row (any source, live or expired) on exactly this target. */
 int journal_bans_of_target(struct journal *j, const struct target *t, journal_ban_cb cb,
 			   void *arg, struct ipb_err *e);
+/* Does any row (live or expired) of (family, plen) exist? */
+int journal_set_has_rows(struct journal *j, unsigned family, unsigned plen, bool *has,
+			 struct ipb_err *e);
 /* Live rows strictly inside t (longer prefixes within it), by prefix length then net. */
 int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
 			journal_ban_cb cb, void *arg, struct ipb_err *e);
