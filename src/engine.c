@@ -326,10 +326,8 @@ static int put_row(struct engine *g, const struct target *t, struct rows *rs, co
 	b.reason = reason ? reason : (own ? own->reason : NULL);
 	if (journal_put_ban(g->j, &b, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	if (old && exp == old)
-		g->unchanged++; /* only the reason changed */
-	else if (old)
-		g->updated++;
+	if (old)
+		g->updated++; /* a longer (or --replace) expiry, or only a new reason */
 	else
 		g->added++;
 	if (!own) {
