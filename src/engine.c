@@ -461,12 +461,6 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 	return 0;
 }
 
-struct tagmap {
-	size_t tag;
-	unsigned idx;
-	bool add;
-};
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -489,14 +483,40 @@ static void set_timeouts(struct engine *g)
 			el->timeout_ms = el->expires ? plan_timeout_ms(el->expires, ms) : 0;
 }
 
-static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct tagmap *tm,
-			size_t *ntm)
+/* Maps a kernel error's tag back to the element: tags tag.. of one emitted chunk are
+ * elements offset.. of the add (or del) vector of set idx. */
+struct tagmap {
+	size_t tag, offset, count;
+	unsigned idx;
+	bool add;
+};
+
+struct tags {
+	struct tagmap v[2 * PLAN_NSETS];
+	size_t n, next;
+};
+
+static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add, size_t offset,
+		       size_t count)
+{
+	struct elemvec *v = add ? &g->add[idx] : &g->del[idx];
+
+	if (!count)
+		return;
+	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
+	if (add)
+		nft_batch_add_elems(g->n, v->v + offset, count, tg->next);
+	else
+		nft_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
+	tg->next += count;
+}
+
+/* Table, chain, new sets and their rules (and, for init, what must go first). */
+static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 {
 	struct nft *n = g->n;
-	size_t tag = 0;
 	unsigned i;
 
-	set_timeouts(g);
 	nft_batch_begin(n);
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i])
@@ -515,70 +535,200 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 		if ((create[i] || (g->layout.set[i] && !g->layout.rule[i])) && !g->drop_set[i])
 			nft_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
 	}
-	for (i = 0; i < PLAN_NSETS; i++) {
-		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+}
 
-		if (g->flush[i])
-			nft_batch_flush_set(n, fam, plen);
-		if (g->del[i].n) {
-			tm[(*ntm)++] = (struct tagmap){ tag, i, false };
-			nft_batch_del_elems_any(n, g->del[i].v, g->del[i].n, tag);
-			tag += g->del[i].n;
-		}
-		if (g->add[i].n) {
-			tm[(*ntm)++] = (struct tagmap){ tag, i, true };
-			nft_batch_add_elems(n, g->add[i].v, g->add[i].n, tag);
-			tag += g->add[i].n;
-		}
-	}
+/* Sets that lost their last live ban go last, with their rules. */
+static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
+{
+	unsigned i;
+
 	for (i = 0; i < PLAN_NSETS; i++) {
 		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
 
 		if (g->drop_set[i] && g->layout.rule[i])
-			nft_batch_del_rule(n, g->layout.rule_handle[i]);
+			nft_batch_del_rule(g->n, g->layout.rule_handle[i]);
 		if (g->drop_set[i] && g->layout.set[i])
-			nft_batch_del_set(n, fam, plen);
+			nft_batch_del_set(g->n, fam, plen);
 		if (create[i] || g->drop_set[i])
 			g->structure_changed = true;
 	}
 }
 
-static void report_kernel_error(struct engine *g, const struct tagmap *tm, size_t ntm,
-				size_t bad_tag, const struct ipb_err *e)
+static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct tags *tg)
+{
+	unsigned i;
+
+	set_timeouts(g);
+	build_head(g, create);
+	for (i = 0; i < PLAN_NSETS; i++) {
+		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+
+		if (g->flush[i])
+			nft_batch_flush_set(g->n, fam, plen);
+		emit_elems(g, tg, i, false, 0, g->del[i].n);
+		emit_elems(g, tg, i, true, 0, g->add[i].n);
+	}
+	build_tail(g, create);
+}
+
+static void report_kernel_error(struct engine *g, const struct tags *tg, size_t bad_tag,
+				const struct ipb_err *e)
 {
 	char buf[TARGET_STRLEN];
 	size_t k;
 
-	for (k = ntm; k-- > 0;) {
-		if (bad_tag == SIZE_MAX || bad_tag < tm[k].tag)
-			continue;
-		const struct elemvec *v = tm[k].add ? &g->add[tm[k].idx] : &g->del[tm[k].idx];
+	for (k = 0; bad_tag != SIZE_MAX && k < tg->n; k++) {
+		const struct tagmap *m = &tg->v[k];
+		const struct elemvec *v = m->add ? &g->add[m->idx] : &g->del[m->idx];
 
-		if (bad_tag - tm[k].tag < v->n) {
+		if (bad_tag >= m->tag && bad_tag - m->tag < m->count) {
 			ipb_error("kernel refused %s: %s; nothing changed",
-				  target_format(&v->v[bad_tag - tm[k].tag].t, buf, sizeof(buf)), e->msg);
+				  target_format(&v->v[m->offset + bad_tag - m->tag].t, buf, sizeof(buf)),
+				  e->msg);
 			return;
 		}
 	}
 	ipb_error("kernel refused the change: %s; nothing changed", e->msg);
 }
 
+/* ---- a huge load in several kernel transactions ----
+ *
+ * The kernel's hash set cannot grow inside one transaction, so a million new elements
+ * load about twice as fast in transactions of 100k. Only a batch that adds and nothing
+ * else is split; it stays inside the one journal transaction, and a refusal part-way
+ * undoes the transactions already committed (a crash part-way is repaired by
+ * reconcile, as always). */
+
+static size_t tx_limit(void)
+{
+	const char *s = getenv("IPBANSET_BATCH_ELEMENTS");
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 100000;
+	v = strtoull(s, &end, 10);
+	return *end || v == 0 ? 100000 : (size_t)v;
+}
+
+static bool can_split(const struct engine *g, size_t limit)
+{
+	size_t total = 0;
+	unsigned i;
+
+	if (g->recreate_chain || (g->layout.table && !g->layout.chain))
+		return false;
+	for (i = 0; i < PLAN_NSETS; i++) {
+		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n)
+			return false;
+		total += g->add[i].n;
+	}
+	return total > limit;
+}
+
+/* Emit the adds numbered [from, from + limit) in set order; returns how many. */
+static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t limit)
+{
+	size_t pos = 0, done = 0, lo, cnt;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS && done < limit; i++) {
+		size_t n = g->add[i].n;
+
+		if (from < pos + n) {
+			lo = from > pos ? from - pos : 0;
+			cnt = n - lo < limit - done ? n - lo : limit - done;
+			emit_elems(g, tg, i, true, lo, cnt);
+			done += cnt;
+			from += cnt;
+		}
+		pos += n;
+	}
+	return done;
+}
+
+/* Take back the first `sent` adds: the whole table when this command created it,
+ * otherwise the new sets (with their rules) and the elements added to the others. */
+static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t sent)
+{
+	struct nft_layout now;
+	struct ipb_err e;
+	size_t pos = 0, bad;
+	unsigned i;
+
+	if (g->layout.table && nft_get_layout(g->n, &now, &e)) {
+		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
+			  e.msg);
+		return;
+	}
+	nft_batch_begin(g->n);
+	if (!g->layout.table) {
+		nft_batch_del_table(g->n);
+	} else {
+		for (i = 0; i < PLAN_NSETS; i++) {
+			size_t n = g->add[i].n, cnt = sent > pos ? (sent - pos < n ? sent - pos : n) : 0;
+
+			if (create[i]) {
+				if (now.rule[i])
+					nft_batch_del_rule(g->n, now.rule_handle[i]);
+				if (now.set[i])
+					nft_batch_del_set(g->n, i < 33 ? 4 : 6, i < 33 ? i : i - 33);
+			} else if (cnt) {
+				nft_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
+			}
+			pos += n;
+		}
+	}
+	if (nft_batch_commit(g->n, &bad, &e))
+		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
+			  e.msg);
+}
+
+static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t limit,
+			unsigned *ntx)
+{
+	struct tags tg = { .n = 0 };
+	size_t from = 0, n, bad = SIZE_MAX;
+	struct ipb_err e;
+
+	build_head(g, create);
+	for (;;) {
+		set_timeouts(g); /* each transaction's timeouts count from its own sending */
+		n = emit_slice(g, &tg, from, limit);
+		if (!n && from)
+			break;
+		if (nft_batch_commit(g->n, &bad, &e)) {
+			report_kernel_error(g, &tg, bad, &e);
+			if (from)
+				undo_split(g, create, from);
+			return IPB_EXIT_SYSTEM;
+		}
+		(*ntx)++;
+		from += n;
+		tg.n = 0;
+		nft_batch_begin(g->n);
+	}
+	nft_batch_abort(g->n);
+	build_tail(g, create); /* nothing to remove in a batch that only adds */
+	return 0;
+}
+
 /* Record the generation status may trust: only when the ruleset holds exactly what the
  * journal says, i.e. nobody changed it since our last trusted commit (or this command
  * made it exact). Otherwise forget it, so status compares elements until a reconcile. */
-static int record_generation(struct engine *g, bool sent)
+static int record_generation(struct engine *g, unsigned ntx)
 {
 	bool trusted = g->authoritative, found = false;
 	int64_t stored = -1, value = -1;
 	struct ipb_err e;
 	uint32_t genid;
 
-	if (!sent && !g->authoritative)
+	if (!ntx && !g->authoritative)
 		return 0;
 	if (nft_get_genid(g->n, &genid, &e) || !g->have_genid_before)
 		trusted = false;
 	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
-		trusted = stored == g->genid_before && genid == g->genid_before + (sent ? 1 : 0);
+		trusted = stored == g->genid_before && genid == g->genid_before + ntx;
 	if (trusted)
 		value = genid;
 	if (journal_meta_set(g->j, "genid", value, &e))
@@ -632,10 +782,10 @@ static int restore_missing_table(struct engine *g)
 int engine_finish(struct engine *g)
 {
 	bool create[PLAN_NSETS];
-	struct tagmap tm[2 * PLAN_NSETS];
-	size_t ntm = 0, bad_tag = SIZE_MAX;
+	struct tags tg = { .n = 0 };
+	size_t bad_tag = SIZE_MAX, limit = tx_limit();
 	struct ipb_err e;
-	bool sent;
+	unsigned ntx = 0;
 	int r;
 
 	if (g->table_was_missing && !g->authoritative && (r = restore_missing_table(g)))
@@ -648,17 +798,21 @@ int engine_finish(struct engine *g)
 		goto out;
 	}
 	ipb_phase(g->c, "journal written");
-	build_batch(g, create, tm, &ntm);
-	ipb_phase(g->c, "batch built");
-	sent = nft_batch_size(g->n) > 0;
-	r = nft_batch_commit(g->n, &bad_tag, &e);
-	if (r) {
-		report_kernel_error(g, tm, ntm, bad_tag, &e);
-		r = IPB_EXIT_SYSTEM;
-		goto out;
+	if (can_split(g, limit)) {
+		if ((r = commit_split(g, create, limit, &ntx)))
+			goto out;
+	} else {
+		build_batch(g, create, &tg);
+		ipb_phase(g->c, "batch built");
+		ntx = nft_batch_size(g->n) > 0;
+		if (nft_batch_commit(g->n, &bad_tag, &e)) {
+			report_kernel_error(g, &tg, bad_tag, &e);
+			r = IPB_EXIT_SYSTEM;
+			goto out;
+		}
 	}
 	ipb_phase(g->c, "kernel acked");
-	if ((r = record_generation(g, sent)))
+	if ((r = record_generation(g, ntx)))
 		goto out;
 	if (journal_commit(g->j, &e)) {
 		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "setcmp.h"
 
@@ -29,6 +30,14 @@ int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64
 	return journal_set_elements(j, set_family(idx), set_plen(idx), now, jelem_cb, s, e);
 }
 
+static int64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
 {
 	struct setcmp *s = arg;
@@ -37,7 +46,8 @@ static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, co
 	if (ipb_grow(&s->k, &s->capk, s->nk + 1, sizeof(*s->k)))
 		return -ENOMEM;
 	s->k[s->nk].t = *t;
-	s->k[s->nk++].remaining_ms = remaining_ms;
+	/* a dump of a large set takes seconds: anchor each element's time when it arrives */
+	s->k[s->nk++].expires_ms = remaining_ms ? clock_ms() + (int64_t)remaining_ms : 0;
 	return 0;
 }
 
@@ -46,14 +56,11 @@ static int kelem_cmp(const void *a, const void *b)
 	return target_cmp(&((const struct kelem *)a)->t, &((const struct kelem *)b)->t);
 }
 
-static bool timeouts_agree(int64_t expires, uint64_t remaining_ms, int64_t now_ms)
+static bool timeouts_agree(int64_t expires, int64_t kernel_ms)
 {
-	int64_t want;
-
-	if (expires == IPB_NEVER || remaining_ms == 0)
-		return expires == IPB_NEVER && remaining_ms == 0;
-	want = expires * 1000 - now_ms;
-	return llabs(want - (int64_t)remaining_ms) <= SETCMP_SLACK_MS;
+	if (expires == IPB_NEVER || kernel_ms == 0)
+		return expires == IPB_NEVER && kernel_ms == 0;
+	return llabs(expires * 1000 - kernel_ms) <= SETCMP_SLACK_MS;
 }
 
 int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
@@ -65,6 +72,9 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 	r = nft_dump_set(n, set_family(idx), set_plen(idx), kelem_cb, s, e);
 	if (r)
 		return r;
+	/* what expired while the dump ran is not missing */
+	if (clock_ms() > now_ms)
+		now_ms = clock_ms();
 	if (s->nk)
 		qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
 	s->missing = malloc((s->nj + 1) * sizeof(size_t));
@@ -82,7 +92,7 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 		} else if (c > 0) {
 			s->unexpected[s->nunexpected++] = b++;
 		} else {
-			if (!timeouts_agree(s->j[a].expires, s->k[b].remaining_ms, now_ms))
+			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms))
 				s->retime[s->nretime++] = a;
 			a++, b++;
 		}

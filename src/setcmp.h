@@ -18,7 +18,7 @@ struct jelem {
 
 struct kelem {
 	struct target t;
-	uint64_t remaining_ms; /* 0 = permanent */
+	int64_t expires_ms; /* Unix ms when the kernel lets it go; 0 = permanent */
 };
 
 struct setcmp {

@@ -35,3 +35,44 @@ file_setup() {
 	assert_dropped "$ATK_ADDR"
 	assert_dropped 198.51.100.3
 }
+
+# 5000 addresses from 100.64.0.0 up, plus the attacker's
+many_targets() {
+	local i
+	for ((i = 0; i < 5000; i++)); do
+		echo "100.64.$((i / 256)).$((i % 256))"
+	done
+	echo "$ATK_ADDR"
+}
+
+@test "a large load split into several kernel transactions is complete, and status trusts it" {
+	many_targets >"$BATS_TEST_TMPDIR/list.txt"
+	IPBANSET_BATCH_ELEMENTS=1000 ibs_ok --json ban -f "$BATS_TEST_TMPDIR/list.txt"
+	jq_ok '.added == 5001'
+	assert_dropped "$ATK_ADDR"
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true and .total == 5001'
+	[[ "$(jq -r .kernel.method <<<"$output")" == *generation* ]]
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .kernel.retime == 0'
+	[ "$(nft_json | jq '[.nftables[] | select(.set.name? == "v4_32") | .set.elem | length] | add')" -eq 5001 ]
+}
+
+@test "a refusal in a later kernel transaction takes back the earlier ones" {
+	ibs_ok ban 198.51.100.3
+	ip netns exec "$SRV" nft -f - <<-EOF2
+		flush chain inet ipbanset filter
+		delete set inet ipbanset v4_32
+		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size 2500; }
+		add element inet ipbanset v4_32 { 198.51.100.3 }
+		add rule inet ipbanset filter ip saddr @v4_32 counter drop comment "v4_32"
+	EOF2
+	local before
+	before=$(snapshot)
+	many_targets >"$BATS_TEST_TMPDIR/list.txt"
+	IPBANSET_BATCH_ELEMENTS=1000 run --separate-stderr ibs ban -f "$BATS_TEST_TMPDIR/list.txt"
+	assert_status 4
+	[[ "$stderr" == *"kernel refused 100.64."* ]] || fail "$stderr"
+	assert_unchanged "$before"
+	assert_reachable "$ATK_ADDR"
+}
