@@ -70,7 +70,7 @@ reboot_server() {
 
 setup() {
 	unset SSH_CONNECTION SSH_CLIENT IPBANSET_DB IPBANSET_TABLE
-	local tag="$$-${BATS_TEST_NUMBER}-${RANDOM}"
+	local tag="${IBS_RUN:-$$}-${BATS_TEST_NUMBER}-${RANDOM}"
 	SRV="ibs-srv-$tag"
 	ATK="ibs-atk-$tag"
 	BG_PIDS=()

@@ -42,6 +42,9 @@ for t in tests/unit/test_*; do
 done
 [ "$units" -gt 0 ] || echo "run-all: no unit test binaries (run make first?)" >&2
 
+# names this run's namespaces (see helper.bash), so leftovers are told apart
+export IBS_RUN="r$$"
+
 echo "== bats"
 if [ "$#" -gt 0 ]; then
 	files=("$@")
@@ -70,7 +73,8 @@ passed=$((passed + b_pass))
 failed=$((failed + b_fail))
 skipped=$((skipped + b_skip))
 
-leftover=$(ip netns list 2>/dev/null | grep -E '^ibs-' || true)
+# only this run's namespaces: another suite may be running beside it
+leftover=$(ip netns list 2>/dev/null | grep -E "^ibs-[a-z]+-$IBS_RUN-" || true)
 if [ -n "$leftover" ]; then
 	echo "run-all: namespaces left behind: $leftover" >&2
 	failed=$((failed + 1))
