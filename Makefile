@@ -55,6 +55,10 @@ asan:
 deps:
 	@./tests/deps.sh
 
+# libFuzzer (clang) on the pure modules, from the committed corpus; FUZZ_SECONDS each.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} ./tests/fuzz/run.sh
+
 # Root: benchmarks in private namespaces against nft -f, ipset restore and a minimal
 # libnftnl loader; results in tests/bench/out/ (see tests/bench/README.md).
 bench: ipbanset
@@ -83,5 +87,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check asan bench deps demo lint install uninstall clean
+.PHONY: all unit check asan fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
