@@ -7,16 +7,21 @@ file_setup() {
 	ibs_init
 }
 
-@test "a full set: the kernel's refusal names the target, journal and kernel unchanged" {
-	ibs_ok ban 198.51.100.3
-	# someone replaced our /32 set with one that holds at most two elements
-	ip netns exec "$SRV" nft -f - <<-EOF2
+# small_v4_32_set SIZE: someone replaced our /32 set (holding 198.51.100.3) with one
+# that holds at most SIZE elements
+small_v4_32_set() {
+	ip netns exec "$SRV" nft -f - <<-EOF
 		flush chain inet ipbanset filter
 		delete set inet ipbanset v4_32
-		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size 2; }
+		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size $1; }
 		add element inet ipbanset v4_32 { 198.51.100.3 }
 		add rule inet ipbanset filter ip saddr @v4_32 counter drop comment "v4_32"
-	EOF2
+	EOF
+}
+
+@test "a full set: the kernel's refusal names the target, journal and kernel unchanged" {
+	ibs_ok ban 198.51.100.3
+	small_v4_32_set 2
 	local before
 	before=$(snapshot)
 	run --separate-stderr ibs ban "$ATK_ADDR" 198.51.100.5 198.51.100.6
@@ -60,13 +65,7 @@ many_targets() {
 
 @test "a refusal in a later kernel transaction takes back the earlier ones" {
 	ibs_ok ban 198.51.100.3
-	ip netns exec "$SRV" nft -f - <<-EOF2
-		flush chain inet ipbanset filter
-		delete set inet ipbanset v4_32
-		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size 2500; }
-		add element inet ipbanset v4_32 { 198.51.100.3 }
-		add rule inet ipbanset filter ip saddr @v4_32 counter drop comment "v4_32"
-	EOF2
+	small_v4_32_set 2500
 	local before
 	before=$(snapshot)
 	many_targets >"$BATS_TEST_TMPDIR/list.txt"
