@@ -47,14 +47,8 @@ void ipb_verbose(const struct ctx *c, const char *fmt, ...)
 
 void ipb_phase(const struct ctx *c, const char *what)
 {
-	struct timespec ts;
-	int64_t ms;
-
-	if (!c->verbose)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - c->now_ms;
-	fprintf(stderr, "ipbanset: %6lld ms  %s\n", (long long)ms, what);
+	if (c->verbose)
+		fprintf(stderr, "ipbanset: %6lld ms  %s\n", (long long)(ipb_now_ms() - c->now_ms), what);
 }
 
 int ipb_exit_for(int err)

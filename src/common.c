@@ -158,6 +158,14 @@ int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize)
 	return 0;
 }
 
+int64_t ipb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void ipb_rfc3339(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;

@@ -48,6 +48,9 @@ void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
  * capacity *cap; returns 0 or -ENOMEM (the array is unchanged then). */
 int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize);
 
+/* Wall-clock Unix time in milliseconds. */
+int64_t ipb_now_ms(void);
+
 /* RFC 3339 UTC ("2026-11-26T07:00:00Z"); buf >= 32 bytes. */
 void ipb_rfc3339(int64_t t, char *buf, size_t len);
 

@@ -422,7 +422,7 @@ static int stop_first(void *arg, const struct ban *b)
 
 static int set_has_live(struct engine *g, unsigned idx, bool *live)
 {
-	unsigned family = idx < 33 ? 4 : 6, plen = idx < 33 ? idx : idx - 33;
+	unsigned family = plan_set_family(idx), plen = plan_set_plen(idx);
 	struct ipb_err e;
 	int r;
 
@@ -461,20 +461,12 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The kernel counts a timeout from when it inserts the element, so it is computed from
  * the expiry just before sending: a long command (a million journal rows) must not
  * push kernel expiries past the journal's. */
 static void set_timeouts(struct engine *g)
 {
-	int64_t ms = now_ms();
+	int64_t ms = ipb_now_ms();
 	struct nft_elem *el;
 	unsigned i;
 
@@ -528,7 +520,7 @@ static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 	if (!g->layout.chain)
 		nft_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
 	for (i = 0; i < PLAN_NSETS; i++) {
-		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (create[i])
 			nft_batch_add_set(n, fam, plen, 0);
@@ -543,7 +535,7 @@ static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
 	unsigned i;
 
 	for (i = 0; i < PLAN_NSETS; i++) {
-		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->drop_set[i] && g->layout.rule[i])
 			nft_batch_del_rule(g->n, g->layout.rule_handle[i]);
@@ -561,7 +553,7 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 	set_timeouts(g);
 	build_head(g, create);
 	for (i = 0; i < PLAN_NSETS; i++) {
-		unsigned fam = i < 33 ? 4 : 6, plen = i < 33 ? i : i - 33;
+		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->flush[i])
 			nft_batch_flush_set(g->n, fam, plen);
@@ -672,7 +664,7 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 				if (now.rule[i])
 					nft_batch_del_rule(g->n, now.rule_handle[i]);
 				if (now.set[i])
-					nft_batch_del_set(g->n, i < 33 ? 4 : 6, i < 33 ? i : i - 33);
+					nft_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
 			} else if (cnt) {
 				nft_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
 			}
@@ -747,7 +739,7 @@ static int restore_cb(void *arg, const struct ban *b)
 
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
 {
-	unsigned family = idx < 33 ? 4 : 6, plen = idx < 33 ? idx : idx - 33;
+	unsigned family = plan_set_family(idx), plen = plan_set_plen(idx);
 
 	return journal_set_elements(g->j, family, plen, g->c->now, restore_cb, g, e);
 }

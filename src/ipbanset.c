@@ -141,11 +141,8 @@ static const struct command *find_command(const char *name)
 
 static void set_now(struct ctx *c)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	c->now = tv.tv_sec;
-	c->now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	c->now_ms = ipb_now_ms();
+	c->now = c->now_ms / 1000;
 }
 
 /* sudo's env_reset drops $SSH_CONNECTION: fall back to the utmp record of our terminal,

@@ -23,6 +23,15 @@ static inline unsigned plan_set_index(unsigned family, unsigned plen)
 	return family == 4 ? plen : 33 + plen;
 }
 #define PLAN_NSETS (33 + 129)
+/* The inverse of plan_set_index. */
+static inline unsigned plan_set_family(unsigned idx)
+{
+	return idx < 33 ? 4 : 6;
+}
+static inline unsigned plan_set_plen(unsigned idx)
+{
+	return idx < 33 ? idx : idx - 33;
+}
 
 /* One source's ban on one target. expires is Unix seconds or IPB_NEVER. */
 struct srcexp {

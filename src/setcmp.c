@@ -27,15 +27,7 @@ static int jelem_cb(void *arg, const struct ban *b)
 int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
 			struct ipb_err *e)
 {
-	return journal_set_elements(j, set_family(idx), set_plen(idx), now, jelem_cb, s, e);
-}
-
-static int64_t clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return journal_set_elements(j, plan_set_family(idx), plan_set_plen(idx), now, jelem_cb, s, e);
 }
 
 static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
@@ -47,7 +39,7 @@ static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, co
 		return -ENOMEM;
 	s->k[s->nk].t = *t;
 	/* a dump of a large set takes seconds: anchor each element's time when it arrives */
-	s->k[s->nk++].expires_ms = remaining_ms ? clock_ms() + (int64_t)remaining_ms : 0;
+	s->k[s->nk++].expires_ms = remaining_ms ? ipb_now_ms() + (int64_t)remaining_ms : 0;
 	return 0;
 }
 
@@ -69,12 +61,12 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 	size_t a = 0, b = 0;
 	int r, c;
 
-	r = nft_dump_set(n, set_family(idx), set_plen(idx), kelem_cb, s, e);
+	r = nft_dump_set(n, plan_set_family(idx), plan_set_plen(idx), kelem_cb, s, e);
 	if (r)
 		return r;
 	/* what expired while the dump ran is not missing */
-	if (clock_ms() > now_ms)
-		now_ms = clock_ms();
+	if (ipb_now_ms() > now_ms)
+		now_ms = ipb_now_ms();
 	if (s->nk)
 		qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
 	s->missing = malloc((s->nj + 1) * sizeof(size_t));

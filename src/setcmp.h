@@ -40,13 +40,5 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 		   struct ipb_err *e);
 void setcmp_free(struct setcmp *s);
 
-static inline unsigned set_family(unsigned idx)
-{
-	return idx < 33 ? 4 : 6;
-}
-static inline unsigned set_plen(unsigned idx)
-{
-	return idx < 33 ? idx : idx - 33;
-}
 
 #endif
