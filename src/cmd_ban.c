@@ -4,17 +4,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "duration.h"
 #include "ipbanset.h"
 
 #define REASON_MAX 1024 /* bytes kept in the journal; the kernel comment is shorter */
 
-static int64_t requested_expiry(const struct ctx *c)
+static int64_t requested_timeout(const struct ctx *c)
 {
-	int64_t t = c->timeout_set ? c->timeout : c->cfg.default_timeout;
+	return c->timeout_set ? c->timeout : c->cfg.default_timeout;
+}
 
-	return t == 0 ? IPB_NEVER : c->now + t;
+/* splitmix64: jitter needs spread, not secrecy; seeded once per run. */
+static uint64_t jitter_random(void)
+{
+	static uint64_t state;
+	uint64_t z;
+
+	if (!state && getrandom(&state, sizeof(state), 0) != sizeof(state))
+		state = (uint64_t)ipb_now_ms() ^ ((uint64_t)getpid() << 32);
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int64_t ban_expiry(const struct ctx *c)
+{
+	int64_t t = requested_timeout(c);
+
+	if (t == 0)
+		return IPB_NEVER;
+	if (c->jitter > 0)
+		t += (int64_t)(jitter_random() % (uint64_t)(c->jitter + 1));
+	return c->now + t;
 }
 
 static int check_reason(const struct ctx *c)
@@ -29,7 +54,6 @@ int cmd_ban(struct ctx *c)
 {
 	struct target_list l = { 0 };
 	struct engine g;
-	int64_t exp = requested_expiry(c);
 	size_t i;
 	int r;
 
@@ -38,7 +62,8 @@ int cmd_ban(struct ctx *c)
 	if ((r = engine_start(&g, c)))
 		goto out;
 	for (i = 0; i < l.n && !r; i++)
-		r = engine_change(&g, &l.v[i], c->source, exp, c->replace, c->reason, false, "ban");
+		r = engine_change(&g, &l.v[i], c->source, ban_expiry(c), c->replace, c->reason, false,
+				  "ban");
 	if (r) {
 		engine_abort(&g);
 		goto out;
@@ -109,7 +134,8 @@ struct sync_state {
 	struct engine *g;
 	const struct target_list *want;
 	const struct current *cur;
-	int64_t exp, timeout;
+	int64_t timeout;
+	size_t removals;
 	int r;
 };
 
@@ -118,14 +144,15 @@ static void sync_add(void *arg, size_t ib)
 	struct sync_state *s = arg;
 
 	if (!s->r)
-		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, s->exp, false,
-				     s->g->c->reason, false, "sync");
+		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, ban_expiry(s->g->c),
+				     false, s->g->c->reason, false, "sync");
 }
 
 static void sync_del(void *arg, size_t ia)
 {
 	struct sync_state *s = arg;
 
+	s->removals++;
 	if (!s->r)
 		s->r = engine_change(s->g, &s->cur->t[ia], s->g->c->source, 0, false, NULL, false,
 				     "sync");
@@ -141,15 +168,33 @@ static void sync_same(void *arg, size_t ia, size_t ib)
 
 	if (s->r)
 		return;
-	if (s->exp == IPB_NEVER)
+	if (s->timeout == 0)
 		refresh = have != IPB_NEVER;
 	else
 		refresh = have != IPB_NEVER && have - now < s->timeout / 2;
 	if (refresh)
-		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, s->exp, false,
-				     s->g->c->reason, false, "sync");
+		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, ban_expiry(s->g->c),
+				     false, s->g->c->reason, false, "sync");
 	else
 		s->g->unchanged++;
+}
+
+/* --max-removals: a download that failed half-way must not withdraw most of a list. */
+static int check_max_removals(const struct ctx *c, size_t removals, size_t current)
+{
+	uint64_t cap = (uint64_t)c->max_removals;
+
+	if (c->max_removals < 0)
+		return 0;
+	if (c->max_removals_pct)
+		cap = (uint64_t)current * cap / 100;
+	if (removals <= cap)
+		return 0;
+	ipb_error("sync: %s would withdraw %zu of the %zu bans of source '%s', more than "
+		  "--max-removals %lld%s allows; nothing changed",
+		  c->file, removals, current, c->source, (long long)c->max_removals,
+		  c->max_removals_pct ? "%" : "");
+	return IPB_EXIT_USAGE;
 }
 
 int cmd_sync(struct ctx *c)
@@ -177,9 +222,10 @@ int cmd_sync(struct ctx *c)
 		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
-	s = (struct sync_state){ &g, &l, &cur, requested_expiry(c),
-				 c->timeout_set ? c->timeout : c->cfg.default_timeout, 0 };
+	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0 };
 	plan_diff(cur.t, cur.n, l.v, l.n, &cb);
+	if (!s.r)
+		s.r = check_max_removals(c, s.removals, cur.n);
 	snprintf(detail, sizeof(detail), "%zu listed: %llu added, %llu removed, %llu updated", l.n,
 		 (unsigned long long)g.added, (unsigned long long)g.removed,
 		 (unsigned long long)g.updated);

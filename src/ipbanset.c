@@ -1,7 +1,10 @@
 /* ipbanset: ban addresses and prefixes in nftables sets, with a journal.
  * This file only parses the command line and dispatches. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,8 @@ enum opt_id {
 	O_HOOK = 1 << 11,
 	O_PRIORITY = 1 << 12,
 	O_VERDICT = 1 << 13,
+	O_JITTER = 1 << 14,
+	O_MAX_REMOVALS = 1 << 15,
 };
 
 struct command {
@@ -46,13 +51,15 @@ static const struct command commands[] = {
 	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT, 0, 0,
 	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject]",
 	  "create or repair the table, its chain and sets" },
-	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE, 0, -1,
-	  "ban [-t DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
+	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE | O_JITTER,
+	  0, -1,
+	  "ban [-t DUR] [--jitter DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
 	  "ban addresses or prefixes" },
 	{ "unban", cmd_unban, O_FILE | O_SOURCE | O_ALL_SOURCES, 0, -1,
 	  "unban [-s SOURCE | --all-sources] TARGET... | -f FILE", "withdraw bans" },
-	{ "sync", cmd_sync, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_FORCE, 0, 0,
-	  "sync -s SOURCE [-t DUR] [-r REASON] [--force] -f FILE",
+	{ "sync", cmd_sync,
+	  O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_FORCE | O_JITTER | O_MAX_REMOVALS, 0, 0,
+	  "sync -s SOURCE [-t DUR] [--jitter DUR] [--max-removals N|P%] [-r REASON] [--force] -f FILE",
 	  "make SOURCE's bans exactly the targets in FILE" },
 	{ "flush", cmd_flush, O_SOURCE, 0, 0, "flush [-s SOURCE]", "withdraw all bans (of one source)" },
 	{ "query", cmd_query, 0, 1, 1, "query TARGET", "is TARGET banned, and by which bans" },
@@ -93,12 +100,16 @@ static const struct option long_options[] = {
 	{ "hook", required_argument, NULL, 1000 + 11 },
 	{ "priority", required_argument, NULL, 1000 + 12 },
 	{ "verdict", required_argument, NULL, 1000 + 13 },
+	{ "jitter", required_argument, NULL, 1000 + 14 },
+	{ "max-removals", required_argument, NULL, 1000 + 15 },
+	{ "netns", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
 				   "--force", "--all-sources", "--family", "--since", "--format",
-				   "--verify", "--hook", "--priority", "--verdict" };
+				   "--verify", "--hook", "--priority", "--verdict", "--jitter",
+				   "--max-removals" };
 
 static void usage(FILE *f)
 {
@@ -115,6 +126,7 @@ static void usage(FILE *f)
 		   "  -c, --config PATH   configuration file (default %s)\n"
 		   "  -d, --db PATH       ban journal, env IPBANSET_DB (default %s)\n"
 		   "  -T, --table NAME    nftables table (family inet), env IPBANSET_TABLE (default %s)\n"
+		   "  -N, --netns NAME    work in network namespace NAME (/run/netns/NAME), like ip -n\n"
 		   "  -j, --json          machine-readable output (one JSON document)\n"
 		   "  -n, --dry-run       print what would change; change nothing\n"
 		   "  -q, --quiet         less on stderr\n"
@@ -197,9 +209,29 @@ static void read_ssh_client(struct ctx *c)
 }
 
 struct pending {
-	const char *db, *table, *hook, *priority, *verdict, *timeout, *since;
+	const char *db, *table, *hook, *priority, *verdict, *timeout, *since, *jitter, *max_removals;
 	unsigned seen; /* command options seen (O_*) */
 };
+
+/* "N" (a count) or "P%" (a percentage of the source's live bans). */
+static int parse_max_removals(struct ctx *c, const char *s)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0)
+		return -1;
+	if (*end == '%' && !end[1] && v <= 100)
+		c->max_removals_pct = true;
+	else if (*end)
+		return -1;
+	c->max_removals = v;
+	return 0;
+}
 
 static int parse_enum_options(struct ctx *c, const struct pending *p)
 {
@@ -240,6 +272,17 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 			return ipb_error("%s", e.msg), 2;
 		c->timeout_set = true;
 	}
+	if (p->jitter) {
+		if (duration_parse(p->jitter, &c->jitter, &e) || c->jitter == 0)
+			return ipb_error("invalid duration '%s' for --jitter", p->jitter), 2;
+		if ((c->timeout_set ? c->timeout : c->cfg.default_timeout) + c->jitter >
+		    DURATION_MAX_SECS)
+			return ipb_error("--timeout plus --jitter %s is too long", p->jitter), 2;
+	}
+	if (p->max_removals && parse_max_removals(c, p->max_removals))
+		return ipb_error("invalid --max-removals '%s' (a count, or a percentage 0%%..100%%)",
+				 p->max_removals),
+		       2;
 	if (p->since) {
 		if (duration_parse(p->since, &c->since, &e) || c->since == 0)
 			return ipb_error("invalid duration '%s' for --since", p->since), 2;
@@ -335,9 +378,36 @@ static int parse_option(struct ctx *c, struct pending *p, int o)
 	case 1011: p->hook = optarg, p->seen |= O_HOOK; break;
 	case 1012: p->priority = optarg, p->seen |= O_PRIORITY; break;
 	case 1013: p->verdict = optarg, p->seen |= O_VERDICT; break;
+	case 1014: p->jitter = optarg, p->seen |= O_JITTER; break;
+	case 1015: p->max_removals = optarg, p->seen |= O_MAX_REMOVALS; break;
+	case 'N': c->netns = optarg; break;
 	default: return 2; /* getopt printed the message */
 	}
 	return 0;
+}
+
+/* --netns NAME: the namespace `ip netns add NAME` made. Only the network changes: the
+ * journal and config paths still name files of this mount namespace. */
+static int enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, r = 0;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    snprintf(path, sizeof(path), "/run/netns/%s", name) >= (int)sizeof(path))
+		return ipb_error("invalid network namespace name '%s'", name), 2;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return ipb_error("network namespace '%s' not found (%s)", name, path), 2;
+		return ipb_error("network namespace '%s': %s: %s", name, path, strerror(errno)), 4;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		ipb_error("network namespace '%s': setns: %s", name, strerror(errno));
+		r = 4;
+	}
+	close(fd);
+	return r;
 }
 
 static int run(struct ctx *c, const struct command *cmd)
@@ -349,7 +419,7 @@ static int run(struct ctx *c, const struct command *cmd)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual" };
+	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
 	const struct command *cmd;
 	struct pending p = { 0 };
 	bool help = false, version = false;
@@ -361,7 +431,7 @@ int main(int argc, char **argv)
 	}
 	opterr = 0;
 	/* GNU getopt permutes: global and command options may stand anywhere. */
-	while ((o = getopt_long(argc, argv, ":c:d:T:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":c:d:T:N:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
 		if (o == '?') {
 			if (optopt)
 				ipb_error("invalid option '-%c'", optopt);
@@ -395,6 +465,10 @@ int main(int argc, char **argv)
 	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)))
 		return r;
 	if ((r = apply_settings(&c, &p))) {
+		config_free(&c.cfg);
+		return r;
+	}
+	if (c.netns && (r = enter_netns(c.netns))) {
 		config_free(&c.cfg);
 		return r;
 	}

@@ -29,6 +29,10 @@ struct ctx {
 	bool since_set;
 	const char *format;
 	bool hook_set, priority_set, verdict_set;
+	int64_t jitter;	      /* seconds; 0 = none */
+	int64_t max_removals; /* sync: -1 = no cap */
+	bool max_removals_pct; /* max_removals is a percentage of the source's bans */
+	const char *netns;
 	char **args;
 	int nargs;
 
@@ -44,6 +48,8 @@ __attribute__((format(printf, 2, 3))) void ipb_info(const struct ctx *c, const c
 __attribute__((format(printf, 2, 3))) void ipb_verbose(const struct ctx *c, const char *fmt, ...);
 /* With -v: milliseconds since the start, and what was just done. */
 void ipb_phase(const struct ctx *c, const char *what);
+/* An expiry for a ban that starts now: now + timeout, plus --jitter's random share. */
+int64_t ban_expiry(const struct ctx *c);
 /* Exit status for a negative errno from a lower layer. */
 int ipb_exit_for(int err);
 

@@ -122,6 +122,16 @@ bad_config() {
 @test "init --priority abc" { invalid --names abc init --priority abc; }
 @test "--timeout with no value" { invalid ban "$ATK_ADDR" --timeout; }
 @test "bad table name" { invalid -T 'bad name!' list; }
+@test "--jitter abc" { invalid --names abc ban --jitter abc "$ATK_ADDR"; }
+@test "--jitter 0" { invalid --names 0 ban --jitter 0 "$ATK_ADDR"; }
+@test "--jitter that overflows the timeout" { invalid --names 1000w ban -t 500w --jitter 1000w "$ATK_ADDR"; }
+@test "--jitter does not apply to unban" { invalid --names --jitter unban --jitter 1m "$ATK_ADDR"; }
+@test "--max-removals 5x" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names 5x sync -s feed --max-removals 5x -f "$WORK/f"; }
+@test "--max-removals 101%" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names 101% sync -s feed --max-removals 101% -f "$WORK/f"; }
+@test "--max-removals -1" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names -1 sync -s feed --max-removals -1 -f "$WORK/f"; }
+@test "--max-removals applies only to sync" { invalid --names --max-removals ban --max-removals 3 "$ATK_ADDR"; }
+@test "--netns with a slash" { invalid --names ../x --netns ../x list; }
+@test "--netns that does not exist" { invalid --names ibs-no-such-ns --netns ibs-no-such-ns ban "$ATK_ADDR"; }
 @test "missing explicit config file" {
 	run --separate-stderr ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$WORK/nope.conf" ban "$ATK_ADDR"
 	assert_status 2
