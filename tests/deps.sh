@@ -2,8 +2,13 @@
 # Installs what building and testing ipbanset needs, unless it is all there already.
 set -eu
 
+# build and core tests
 PACKAGES="gcc make pkg-config libmnl-dev libnftnl-dev libsqlite3-dev
 nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps"
+# integrations, each tested against the real program: fail2ban, systemd-analyze,
+# cron imports (curl, python3's http.server), Ansible, packages, completions
+PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core
+dpkg-dev debhelper fakeroot lintian rpm bash-completion zsh fish"
 
 missing=()
 for p in $PACKAGES; do
@@ -23,6 +28,17 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Installing fail2ban must not start it on this host (its default jail would add
+# firewall rules to the host's ruleset): forbid service starts while apt runs.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	own_policy=1
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update
 # shellcheck disable=SC2086
 apt-get install -y --no-install-recommends $PACKAGES
+if [ -n "$own_policy" ]; then rm -f "$policy"; fi
