@@ -36,6 +36,7 @@ enum opt_id {
 	O_VERDICT = 1 << 13,
 	O_JITTER = 1 << 14,
 	O_MAX_REMOVALS = 1 << 15,
+	O_INTERVAL = 1 << 16,
 };
 
 struct command {
@@ -74,6 +75,8 @@ static const struct command commands[] = {
 	  "history of ban and unban events" },
 	{ "gc", cmd_gc, 0, 0, 0, "gc", "drop expired bans and old history from the journal" },
 	{ "teardown", cmd_teardown, 0, 0, 0, "teardown", "delete the nftables table (the journal is kept)" },
+	{ "watch", cmd_watch, O_INTERVAL, 0, 0, "watch [--interval DUR]",
+	  "daemon: restore bans that others remove; record expiries" },
 };
 
 static const struct option long_options[] = {
@@ -102,6 +105,7 @@ static const struct option long_options[] = {
 	{ "verdict", required_argument, NULL, 1000 + 13 },
 	{ "jitter", required_argument, NULL, 1000 + 14 },
 	{ "max-removals", required_argument, NULL, 1000 + 15 },
+	{ "interval", required_argument, NULL, 1000 + 16 },
 	{ "netns", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -109,7 +113,7 @@ static const struct option long_options[] = {
 static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
 				   "--force", "--all-sources", "--family", "--since", "--format",
 				   "--verify", "--hook", "--priority", "--verdict", "--jitter",
-				   "--max-removals" };
+				   "--max-removals", "--interval" };
 
 static void usage(FILE *f)
 {
@@ -209,7 +213,8 @@ static void read_ssh_client(struct ctx *c)
 }
 
 struct pending {
-	const char *db, *table, *hook, *priority, *verdict, *timeout, *since, *jitter, *max_removals;
+	const char *db, *table, *hook, *priority, *verdict, *timeout, *since, *jitter, *max_removals,
+		*interval;
 	unsigned seen; /* command options seen (O_*) */
 };
 
@@ -283,6 +288,12 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		return ipb_error("invalid --max-removals '%s' (a count, or a percentage 0%%..100%%)",
 				 p->max_removals),
 		       2;
+	if (p->interval) {
+		if (duration_parse(p->interval, &c->interval, &e) || c->interval == 0 ||
+		    c->interval > 86400)
+			return ipb_error("invalid duration '%s' for --interval (1s to 1d)", p->interval),
+			       2;
+	}
 	if (p->since) {
 		if (duration_parse(p->since, &c->since, &e) || c->since == 0)
 			return ipb_error("invalid duration '%s' for --since", p->since), 2;
@@ -380,6 +391,7 @@ static int parse_option(struct ctx *c, struct pending *p, int o)
 	case 1013: p->verdict = optarg, p->seen |= O_VERDICT; break;
 	case 1014: p->jitter = optarg, p->seen |= O_JITTER; break;
 	case 1015: p->max_removals = optarg, p->seen |= O_MAX_REMOVALS; break;
+	case 1016: p->interval = optarg, p->seen |= O_INTERVAL; break;
 	case 'N': c->netns = optarg; break;
 	default: return 2; /* getopt printed the message */
 	}

@@ -33,6 +33,7 @@ struct ctx {
 	int64_t max_removals; /* sync: -1 = no cap */
 	bool max_removals_pct; /* max_removals is a percentage of the source's bans */
 	const char *netns;
+	int64_t interval; /* watch: seconds between expiry checks */
 	char **args;
 	int nargs;
 
@@ -66,6 +67,7 @@ int cmd_reconcile(struct ctx *c);
 int cmd_log(struct ctx *c);
 int cmd_gc(struct ctx *c);
 int cmd_teardown(struct ctx *c);
+int cmd_watch(struct ctx *c);
 
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */

@@ -1497,3 +1497,151 @@ int nft_dump_set(struct nft *n, unsigned family, unsigned plen, nft_elem_cb cb, 
 	snprintf(what, sizeof(what), "listing set %s", name);
 	return nft_request(n, nlh, nft_dump_cb, &d, what, e);
 }
+
+/* ---- monitor (watch) ---- */
+
+/* A socket subscribed to NFNLGRP_NFTABLES. Events arrive per transaction: the changes,
+ * then NFT_MSG_NEWGEN carrying the committing process's name. */
+struct nft_mon {
+	struct mnl_socket *nl;
+	char table[IPB_NAME_MAX];
+	char *rbuf;
+	bool ours_touched; /* the transaction being read changed our table */
+	struct nft_mon_events ev;
+};
+
+int nft_mon_open(struct nft_mon **mp, const char *table, struct ipb_err *e)
+{
+	struct nft_mon *m;
+	int fd, grp = NFNLGRP_NFTABLES;
+
+	*mp = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->rbuf = malloc(NFT_RBUF_SIZE))) {
+		free(m);
+		ipb_seterr(e, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(m->table, sizeof(m->table), "%s", table);
+	m->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!m->nl || mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
+		int err = errno;
+
+		ipb_seterr(e, "cannot listen to nf_tables events: %s", strerror(err));
+		nft_mon_close(m);
+		return -err;
+	}
+	fd = mnl_socket_get_fd(m->nl);
+	nft_set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, NFT_SOCKBUF);
+	*mp = m;
+	return 0;
+}
+
+void nft_mon_close(struct nft_mon *m)
+{
+	if (!m)
+		return;
+	if (m->nl)
+		mnl_socket_close(m->nl);
+	free(m->rbuf);
+	free(m);
+}
+
+int nft_mon_fd(const struct nft_mon *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+static int nft_mon_table_attr_cb(const struct nlattr *a, void *data)
+{
+	const char **name = data;
+
+	/* NFTA_TABLE_NAME, NFTA_SET_TABLE, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE and
+	 * NFTA_SET_ELEM_LIST_TABLE are all attribute 1 */
+	if (mnl_attr_get_type(a) == 1 && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		*name = mnl_attr_get_str(a);
+	return MNL_CB_OK;
+}
+
+static int nft_mon_gen_attr_cb(const struct nlattr *a, void *data)
+{
+	const char **name = data;
+
+	if (mnl_attr_get_type(a) == NFTA_GEN_PROC_NAME &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		*name = mnl_attr_get_str(a);
+	return MNL_CB_OK;
+}
+
+static void nft_mon_msg(struct nft_mon *m, const struct nlmsghdr *nlh)
+{
+	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	const char *name = NULL;
+	uint16_t type;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
+		return;
+	type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	if (type == NFT_MSG_NEWGEN) {
+		mnl_attr_parse(nlh, sizeof(*nfg), nft_mon_gen_attr_cb, &name);
+		if (m->ours_touched) {
+			/* another ipbanset holds the journal lock while it commits: its
+			 * changes are the journal's own, never drift */
+			if (name && !strcmp(name, "ipbanset"))
+				m->ev.own++;
+			else
+				m->ev.foreign++;
+		}
+		m->ours_touched = false;
+		return;
+	}
+	switch (type) {
+	case NFT_MSG_NEWTABLE: case NFT_MSG_DELTABLE: case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_DELCHAIN: case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE:
+	case NFT_MSG_NEWSET: case NFT_MSG_DELSET: case NFT_MSG_NEWSETELEM:
+	case NFT_MSG_DELSETELEM:
+		break;
+	default:
+		return;
+	}
+	if (nfg->nfgen_family != NFPROTO_INET)
+		return;
+	mnl_attr_parse(nlh, sizeof(*nfg), nft_mon_table_attr_cb, &name);
+	if (name && !strcmp(name, m->table))
+		m->ours_touched = true;
+}
+
+int nft_mon_read(struct nft_mon *m, struct nft_mon_events *ev)
+{
+	int fd = mnl_socket_get_fd(m->nl);
+	ssize_t len;
+
+	memset(&m->ev, 0, sizeof(m->ev));
+	for (;;) {
+		const struct nlmsghdr *nlh;
+		int left;
+
+		len = recv(fd, m->rbuf, NFT_RBUF_SIZE, MSG_DONTWAIT);
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* events were lost: the caller cannot tell whose they were */
+				m->ev.lost = true;
+				m->ours_touched = false;
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)m->rbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left))
+			nft_mon_msg(m, nlh);
+	}
+	*ev = m->ev;
+	return 0;
+}

@@ -99,4 +99,18 @@ int nft_dump_set(struct nft *n, unsigned family, unsigned plen, nft_elem_cb cb, 
 /* Rule counters summed over our chain (packets, bytes dropped). */
 int nft_get_counters(struct nft *n, uint64_t *packets, uint64_t *bytes, struct ipb_err *e);
 
+/* Listening to nf_tables events (watch). nft_mon_read drains what is queued without
+ * blocking and counts the transactions that changed our table, by who committed them:
+ * "own" = a process named ipbanset (its changes are journalled), "foreign" = anyone
+ * else; lost = the socket overran and events were dropped. */
+struct nft_mon;
+struct nft_mon_events {
+	unsigned own, foreign;
+	bool lost;
+};
+int nft_mon_open(struct nft_mon **m, const char *table, struct ipb_err *e);
+void nft_mon_close(struct nft_mon *m);
+int nft_mon_fd(const struct nft_mon *m);
+int nft_mon_read(struct nft_mon *m, struct nft_mon_events *ev);
+
 #endif

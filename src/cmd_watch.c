@@ -1,0 +1,151 @@
+/* watch: a small daemon that puts the bans back when someone else removes them (a
+ * firewall reload, "nft flush ruleset"), and records expiries in the history. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ipbanset.h"
+
+#define WATCH_SETTLE_MS 150 /* let the rest of a reload arrive before repairing */
+
+static volatile sig_atomic_t watch_stop;
+
+static void watch_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+static void watch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = watch_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void watch_clock(struct ctx *c)
+{
+	c->now_ms = ipb_now_ms();
+	c->now = c->now_ms / 1000;
+}
+
+/* After lost events: is the structure that the journal needs still there? Element-level
+ * drift in that window is left to the reconcile timer or status --verify. */
+static bool watch_structure_intact(struct ctx *c)
+{
+	uint64_t counts[PLAN_NSETS];
+	struct nft_layout l;
+	struct journal *j = NULL;
+	struct nft *n = NULL;
+	struct ipb_err e;
+	bool ok = false;
+	unsigned i;
+
+	if (open_journal(c, &j, false) || nft_open(&n, c->cfg.table, &e) ||
+	    nft_get_layout(n, &l, &e) || journal_set_counts(j, c->now, counts, &e))
+		goto out;
+	ok = l.table && l.chain;
+	for (i = 0; ok && i < PLAN_NSETS; i++)
+		if (counts[i] && (!l.set[i] || !l.rule[i]))
+			ok = false;
+out:
+	nft_close(n);
+	journal_close(j);
+	return ok;
+}
+
+static int watch_reconcile(struct ctx *c, const char *why)
+{
+	int r;
+
+	ipb_info(c, "watch: %s; reconciling", why);
+	watch_clock(c);
+	r = cmd_reconcile(c);
+	if (r)
+		ipb_error("watch: reconcile failed (exit %d); retrying at the next event or tick", r);
+	return r;
+}
+
+/* Expired bans become "expire" events in the history (gc), every interval. */
+static void watch_tick(struct ctx *c)
+{
+	bool quiet = c->quiet;
+
+	watch_clock(c);
+	c->quiet = true;
+	if (cmd_gc(c))
+		ipb_error("watch: gc failed; retrying at the next tick");
+	c->quiet = quiet;
+}
+
+static int watch_wait(struct nft_mon *m, int timeout_ms)
+{
+	struct pollfd p = { .fd = nft_mon_fd(m), .events = POLLIN };
+	int r = poll(&p, 1, timeout_ms);
+
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return r > 0;
+}
+
+static int watch_loop(struct ctx *c, struct nft_mon *m)
+{
+	int64_t next_tick = ipb_now_ms() + c->interval * 1000;
+	struct nft_mon_events ev;
+	int r;
+
+	while (!watch_stop) {
+		int64_t wait = next_tick - ipb_now_ms();
+
+		if (wait <= 0) {
+			watch_tick(c);
+			next_tick = ipb_now_ms() + c->interval * 1000;
+			continue;
+		}
+		if ((r = watch_wait(m, (int)wait)) < 0)
+			return ipb_error("watch: poll: %s", strerror(-r)), IPB_EXIT_SYSTEM;
+		if (r == 0)
+			continue;
+		/* one reload is many transactions: gather them, then repair once */
+		if ((r = watch_wait(m, WATCH_SETTLE_MS)) < 0 || (r = nft_mon_read(m, &ev)) < 0)
+			return ipb_error("watch: reading nf_tables events: %s", strerror(-r)),
+			       IPB_EXIT_SYSTEM;
+		if (ev.foreign)
+			watch_reconcile(c, "table changed by another program");
+		else if (ev.lost && !watch_structure_intact(c))
+			watch_reconcile(c, "events were lost and the table is incomplete");
+	}
+	return 0;
+}
+
+int cmd_watch(struct ctx *c)
+{
+	struct nft_mon *m;
+	struct ipb_err e;
+	int r;
+
+	if (c->dry_run)
+		return ipb_error("watch: --dry-run does not apply"), IPB_EXIT_USAGE;
+	if (c->json)
+		return ipb_error("watch: --json does not apply"), IPB_EXIT_USAGE;
+	if (!c->interval)
+		c->interval = 60;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a log, read while it runs */
+	watch_signals();
+	/* listen first, so a change during the first repair is not missed */
+	if ((r = nft_mon_open(&m, c->cfg.table, &e)))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if ((r = watch_reconcile(c, "starting")) == 0) {
+		watch_tick(c);
+		r = watch_loop(c, m);
+	}
+	nft_mon_close(m);
+	if (!r)
+		ipb_info(c, "watch: stopped");
+	return r;
+}
