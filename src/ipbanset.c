@@ -75,6 +75,8 @@ static const struct command commands[] = {
 	  "history of ban and unban events" },
 	{ "gc", cmd_gc, 0, 0, 0, "gc", "drop expired bans and old history from the journal" },
 	{ "teardown", cmd_teardown, 0, 0, 0, "teardown", "delete the nftables table (the journal is kept)" },
+	{ "recover", cmd_recover, O_FORCE, 0, 0, "recover [--force]",
+	  "rebuild a damaged journal from the kernel's elements, keeping the old file" },
 	{ "watch", cmd_watch, O_INTERVAL, 0, 0, "watch [--interval DUR]",
 	  "daemon: restore bans that others remove; record expiries" },
 };

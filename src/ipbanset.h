@@ -68,6 +68,7 @@ int cmd_log(struct ctx *c);
 int cmd_gc(struct ctx *c);
 int cmd_teardown(struct ctx *c);
 int cmd_watch(struct ctx *c);
+int cmd_recover(struct ctx *c);
 
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */

@@ -167,8 +167,9 @@ static int journal_fail(struct journal *j, int rc, const char *what, struct ipb_
 		return -ENOSPC;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		ipb_seterr(e, "journal %s is damaged (%s); it was left untouched: restore it from a "
-			   "backup (moving it aside starts an empty journal)", path, msg);
+		ipb_seterr(e, "journal %s is damaged (%s); it was left untouched: run 'ipbanset "
+			   "recover' to rebuild it from the kernel's elements, or restore a backup",
+			   path, msg);
 		return -EBADMSG;
 	case SQLITE_READONLY:
 		ipb_seterr(e, "journal %s: %s: read-only (%s)", path, what, msg);
@@ -1299,4 +1300,32 @@ int journal_meta_set(struct journal *j, const char *key, int64_t value, struct i
 	bind_text(s, 1, key);
 	sqlite3_bind_int64(s, 2, value);
 	return stmt_done(j, ST_META_SET, s, "writing meta", e);
+}
+
+/* ---- integrity ---- */
+
+int journal_check(struct journal *j, bool *ok, char *detail, size_t len, struct ipb_err *e)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*ok = false;
+	if (len)
+		detail[0] = 0;
+	rc = sqlite3_prepare_v2(j->db, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+
+		*ok = v && !strcmp(v, "ok");
+		if (len)
+			snprintf(detail, len, "%s", v ? v : "no answer");
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+		if (len)
+			snprintf(detail, len, "%s", sqlite3_errstr(rc));
+		return 0;
+	}
+	return rc == SQLITE_OK ? 0 : journal_fail(j, rc, "checking integrity", e);
 }

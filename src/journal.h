@@ -133,4 +133,8 @@ int journal_meta_get(struct journal *j, const char *key, int64_t *value, bool *f
 		     struct ipb_err *e);
 int journal_meta_set(struct journal *j, const char *key, int64_t value, struct ipb_err *e);
 
+/* PRAGMA quick_check: *ok, and the first problem found in detail. A file too damaged to
+ * check gives *ok false and 0, not an error. */
+int journal_check(struct journal *j, bool *ok, char *detail, size_t len, struct ipb_err *e);
+
 #endif
