@@ -338,16 +338,22 @@ static int read_all(int fd, const char *qpath, char **out, struct ipb_err *e)
 	return 0;
 }
 
-/* Symlinks are followed (configuration management often links /etc files); the checks
- * apply to the file finally opened, through fstat, so nothing can be swapped in between. */
+/* Like the journal: no symlink (whoever can change the link chooses the file), owned by
+ * root or the caller, not writable by group or other. Checked on the open file, through
+ * fstat, so nothing can be swapped in between. */
 static int open_checked(const char *path, const char *qpath, struct ipb_err *e)
 {
 	struct stat st;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		err = errno;
+		if (err == ELOOP) {
+			ipb_seterr(e, "config file %s is a symbolic link; refusing it (give the real "
+				      "path with --config)", qpath);
+			return -EPERM;
+		}
 		ipb_seterr(e, "config file %s: %s", qpath, strerror(err));
 		return -err;
 	}
@@ -365,6 +371,12 @@ static int open_checked(const char *path, const char *qpath, struct ipb_err *e)
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		ipb_seterr(e, "config file %s is writable by group or other; chmod go-w %s",
 			   qpath, qpath);
+		close(fd);
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		ipb_seterr(e, "config file %s is owned by uid %u, not by root or uid %u; refusing it",
+			   qpath, (unsigned)st.st_uid, (unsigned)geteuid());
 		close(fd);
 		return -EPERM;
 	}

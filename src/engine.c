@@ -66,11 +66,13 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 {
 	char buf[NFT_COMMENT_MAX + 64];
 	const char *r;
+	int n;
 
-	if (reason && *reason)
-		snprintf(buf, sizeof(buf), "%s: %.*s", source, NFT_COMMENT_MAX, reason);
-	else
-		snprintf(buf, sizeof(buf), "%s", source);
+	/* nft list prints comments raw to an admin's terminal: control characters and
+	 * invalid UTF-8 go in escaped, cut whole at the comment limit */
+	n = snprintf(buf, sizeof(buf), reason && *reason ? "%s: " : "%s", source);
+	if (reason && *reason && n > 0 && n < NFT_COMMENT_MAX)
+		ipb_escape(reason, buf + n, (size_t)(NFT_COMMENT_MAX - n));
 	/* consecutive elements mostly share one comment (a list from one source) */
 	if (g->last_comment_ptr && !strcmp(buf, g->last_comment))
 		return g->last_comment_ptr;
