@@ -186,8 +186,14 @@ static int journal_fail(struct journal *j, int rc, const char *what, struct ipb_
 		ipb_seterr(e, "journal %s: %s: out of memory", path, what);
 		return -ENOMEM;
 	case SQLITE_IOERR:
+		if (sys == ENOSPC || sys == EDQUOT) {
+			ipb_seterr(e, "journal %s: %s: no space left on device (%s); nothing was "
+				      "changed: free space and run the command again", path, what,
+				   strerror(sys));
+			return -ENOSPC;
+		}
 		ipb_seterr(e, "journal %s: %s: %s", path, what, sys ? strerror(sys) : msg);
-		return sys == ENOSPC ? -ENOSPC : -EIO;
+		return -EIO;
 	default:
 		ipb_seterr(e, "journal %s: %s: %s", path, what, msg);
 		return -EIO;
@@ -426,7 +432,7 @@ static int pragma(struct journal *j, const char *sql, struct ipb_err *e)
 {
 	int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : journal_fail(j, rc, sql, e);
+	return rc == SQLITE_OK ? 0 : journal_fail(j, rc, "opening", e);
 }
 
 static int pragma_int(struct journal *j, const char *sql, int64_t *v, struct ipb_err *e)

@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# Faults: a full file system under the journal, and 64 concurrent mixed invocations.
+
+load helper
+
+eval "$(declare -f teardown | sed '1s/teardown/helper_teardown/')"
+teardown() {
+	if [ -n "${TINY:-}" ]; then umount "$TINY" 2>/dev/null || umount -l "$TINY" 2>/dev/null || true; fi
+	helper_teardown
+}
+
+# A 1 MiB tmpfs holding the journal, nearly filled by a ballast file.
+tiny_journal() {
+	TINY="$WORK/tiny"
+	mkdir -p "$TINY"
+	mount -t tmpfs -o size=1m,mode=0700 ibs-tiny "$TINY"
+	DB="$TINY/ipbanset.db"
+}
+
+@test "journal on a full file system: exit 4 naming the disk, kernel unchanged, works again once space is freed" {
+	tiny_journal
+	ibs_init
+	ibs_ok ban -t 1h 198.51.100.77
+	head -c $((1024 * 1024)) /dev/zero >"$TINY/ballast" 2>/dev/null || true
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+	local before
+	before=$(snapshot)
+	run --separate-stderr ibs ban -t 1h -f "$WORK/big"
+	assert_status 4
+	assert_stderr_prefixed
+	assert_stderr_has "no space left"
+	assert_stderr_has "$DB"
+	assert_unchanged "$before"
+	assert_reachable 203.0.113.5
+	# a single ban does not fit either, and changes nothing
+	run --separate-stderr ibs ban -t 1h 203.0.113.5
+	if [ "$status" -ne 0 ]; then
+		assert_status 4
+		assert_unchanged "$before"
+		assert_reachable 203.0.113.5
+	fi
+	rm "$TINY/ballast"
+	ibs_ok ban -t 1h 203.0.113.5
+	assert_dropped 203.0.113.5
+	ibs_ok unban 203.0.113.5
+	run --separate-stderr ibs --json status --verify
+	jq_ok '.kernel.in_sync'
+	[ "$(sqlite3 "file:$DB?mode=ro" 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "table deleted by someone else between two commands: the next ban restores it with every live ban" {
+	ibs_init
+	ibs_ok ban -t 1h 203.0.113.5
+	ip netns exec "$SRV" nft delete table inet ipbanset
+	ibs_ok ban -t 1h 203.0.113.9
+	assert_dropped 203.0.113.5
+	assert_dropped 203.0.113.9
+	run --separate-stderr ibs --json status --verify
+	jq_ok '.kernel.in_sync'
+}
+
+@test "64 concurrent mixed invocations (ban, unban, sync, reconcile, status): no failure, nothing lost" {
+	ibs_init
+	local i pids=() kinds=() rc bad=0
+	# a feed list for the syncs, and targets that the unbans withdraw
+	seq 1 200 | awk '{ printf "10.77.%d.%d\n", int($1 / 256), $1 % 256 }' >"$WORK/feed"
+	for i in $(seq 1 12); do ibs_ok ban -s u "10.66.0.$i"; done
+	for i in $(seq 1 64); do
+		case $((i % 8)) in
+		0 | 1 | 2) ibs ban -s "c$((i % 3))" "10.9.0.$i" ;;
+		3) ibs unban -s u "10.66.0.$((i / 8 + 1))" ;;
+		4) ibs sync -s feed -t 1h -f "$WORK/feed" ;;
+		5) ibs reconcile ;;
+		6) ibs --json status ;;
+		7) ibs ban -s u -t 30m 10.66.1.$i ;;
+		esac >"$WORK/out.$i" 2>&1 3>&- &
+		pids+=($!)
+		kinds+=($((i % 8)))
+	done
+	for i in $(seq 1 64); do
+		rc=0
+		wait "${pids[$((i - 1))]}" || rc=$?
+		if [ "$rc" -ne 0 ]; then
+			bad=$((bad + 1))
+			echo "invocation $i (kind ${kinds[$((i - 1))]}) exited $rc: $(cat "$WORK/out.$i")" >&2
+		fi
+	done
+	[ "$bad" -eq 0 ]
+	if grep -l -i 'locked\|busy' "$WORK"/out.* >/dev/null 2>&1; then
+		fail "a busy/locked message escaped: $(grep -i 'locked\|busy' "$WORK"/out.*)"
+	fi
+	# every ban is there, every unban took effect, the feed is whole
+	for i in $(seq 1 64); do
+		case $((i % 8)) in
+		0 | 1 | 2) assert_kernel_has v4_32 "10.9.0.$i" ;;
+		7) assert_kernel_has v4_32 "10.66.1.$i" ;;
+		esac
+	done
+	for i in $(seq 1 8); do assert_kernel_lacks v4_32 "10.66.0.$i"; done
+	for i in $(seq 9 12); do assert_kernel_has v4_32 "10.66.0.$i"; done
+	run --separate-stderr ibs --json status --verify
+	jq_ok '.kernel.in_sync and .sources.feed == 200'
+	jq_ok ".total == $((24 + 8 + 4 + 200))"
+}
