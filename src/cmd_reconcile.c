@@ -187,7 +187,7 @@ int cmd_init(struct ctx *c)
 {
 	struct rec_stats st = { 0 };
 	struct engine g;
-	bool created;
+	bool created, settings_changed = false;
 	int r;
 
 	if ((r = engine_start(&g, c)))
@@ -197,7 +197,7 @@ int cmd_init(struct ctx *c)
 	plan_chain_fix(&g);
 	r = reconcile_plan(&g, &st);
 	if (!r)
-		r = engine_record_settings(&g);
+		r = engine_record_settings(&g, &settings_changed);
 	if (!r)
 		r = reconcile_event(&g, &st, "init");
 	if (r) {
@@ -206,7 +206,8 @@ int cmd_init(struct ctx *c)
 	}
 	if ((r = engine_finish(&g)))
 		return r;
-	if (created || g.recreate_chain)
+	/* a verdict recorded for sets that do not exist yet is a change too */
+	if (created || g.recreate_chain || settings_changed)
 		g.structure_changed = true;
 	reconcile_report(c, &g, &st, "init");
 	return 0;

@@ -148,15 +148,28 @@ static int applied_settings(struct engine *g, struct ipb_err *e)
 	return 0;
 }
 
-int engine_record_settings(struct engine *g)
+int engine_record_settings(struct engine *g, bool *changed)
 {
+	static const char *const keys[] = { "hook", "priority", "verdict" };
 	const struct config *cfg = &g->c->cfg;
+	int64_t want[3] = { cfg->hook == IPB_HOOK_PREROUTING, cfg->priority,
+			    cfg->verdict == IPB_VERDICT_REJECT };
 	struct ipb_err e;
+	unsigned i;
 
-	if (journal_meta_set(g->j, "hook", cfg->hook == IPB_HOOK_PREROUTING, &e) ||
-	    journal_meta_set(g->j, "priority", cfg->priority, &e) ||
-	    journal_meta_set(g->j, "verdict", cfg->verdict == IPB_VERDICT_REJECT, &e))
-		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	*changed = false;
+	for (i = 0; i < 3; i++) {
+		int64_t have;
+		bool found;
+
+		if (journal_meta_get(g->j, keys[i], &have, &found, &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+		if (found && have == want[i])
+			continue;
+		*changed = true;
+		if (journal_meta_set(g->j, keys[i], want[i], &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	}
 	return 0;
 }
 

@@ -132,8 +132,9 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
 int engine_finish(struct engine *g);
 /* Queue every live journal element of set idx for adding (reconcile, a missing table). */
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);
-/* init: remember the hook, priority and verdict it applied, for later commands. */
-int engine_record_settings(struct engine *g);
+/* init: remember the hook, priority and verdict it applied, for later commands;
+ * *changed tells whether they differ from what was recorded. */
+int engine_record_settings(struct engine *g, bool *changed);
 /* Abandon: roll back, close. */
 void engine_abort(struct engine *g);
 /* Print the contract's JSON / a one-line summary for a state-changing command. */

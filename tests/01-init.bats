@@ -165,3 +165,15 @@ rule_verdicts() {
 	ibs_ok --json teardown
 	jq_ok '.changed == false'
 }
+
+@test "init --verdict reject with no sets yet reports changed, since the verdict is recorded for later sets" {
+	ibs_init
+	ibs_ok --json init --verdict reject
+	jq_ok '.changed == true'
+	ibs_ok --json init --verdict reject
+	jq_ok '.changed == false'
+	ibs_ok --json init
+	jq_ok '.changed == false'
+	ibs_ok ban "$ATK_ADDR"
+	[ "$(rule_verdicts)" = reject ]
+}
