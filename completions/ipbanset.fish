@@ -1,6 +1,6 @@
 # fish completion for ipbanset(8)
 
-set -l commands init ban unban sync flush query list status reconcile log gc teardown
+set -l commands init ban unban sync flush query list status reconcile log gc teardown recover watch
 
 # Values of KEY ("source" or "target") in `ipbanset list --json`, passing on the
 # options that select the configuration, the journal and the table. Failures
@@ -14,16 +14,23 @@ function __ipbanset_live -a key
             case -c --config -d --db -T --table
                 set -l j (math $i + 1)
                 if test $j -le (count $words)
-                    set -a args $words[$i] $words[$j]
+                    set -a args $words[$i] (string replace -r '^~/' "$HOME/" -- $words[$j])
                 end
                 set i $j
             case '--config=*' '--db=*' '--table=*'
-                set -a args $words[$i]
+                set -a args (string replace -r '=~/' "=$HOME/" -- $words[$i])
         end
         set i (math $i + 1)
     end
+    command -q ipbanset; or return
     command ipbanset $args list --json 2>/dev/null </dev/null \
         | string match -r -a -g '"'$key'": *"([^"]*)"' | sort -u
+end
+
+# Names of the network namespaces in /run/netns.
+function __ipbanset_netns
+    command -q ip; or return
+    command ip netns list 2>/dev/null </dev/null | string replace -r '\s.*' ''
 end
 
 complete -c ipbanset -f
@@ -32,6 +39,7 @@ complete -c ipbanset -f
 complete -c ipbanset -s c -l config -r -F -d 'Configuration file'
 complete -c ipbanset -s d -l db -r -F -d 'Ban journal (SQLite database)'
 complete -c ipbanset -s T -l table -x -d 'nftables table (family inet) to use'
+complete -c ipbanset -s N -l netns -x -a '(__ipbanset_netns)' -d 'Work in network namespace NAME (/run/netns/NAME)'
 complete -c ipbanset -s j -l json -d 'Print one JSON document on standard output'
 complete -c ipbanset -s n -l dry-run -d 'Print what would change; change nothing'
 complete -c ipbanset -s q -l quiet -d 'Print less on standard error'
@@ -53,6 +61,8 @@ complete -c ipbanset -n $nocmd -a reconcile -d 'Make the kernel hold exactly wha
 complete -c ipbanset -n $nocmd -a log -d 'History of ban and unban events'
 complete -c ipbanset -n $nocmd -a gc -d 'Drop expired bans and old history from the journal'
 complete -c ipbanset -n $nocmd -a teardown -d 'Delete the nftables table (the journal is kept)'
+complete -c ipbanset -n $nocmd -a recover -d "Rebuild a damaged journal from the kernel's elements"
+complete -c ipbanset -n $nocmd -a watch -d 'Daemon: restore bans that others remove, record expiries'
 
 # init
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l hook -x -a 'input prerouting' -d 'Netfilter hook'
@@ -62,6 +72,8 @@ complete -c ipbanset -n '__fish_seen_subcommand_from init' -l verdict -x -a 'dro
 # ban, unban, sync, flush, list, log: options shared by several commands
 set -l durations '60 10m 1h 1d 1w 2d permanent'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -s t -l timeout -x -a $durations -d 'How long the ban lasts'
+complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -l jitter -x -a '60 10m 1h 6h 1d' -d 'Lengthen each timeout by a random 0..DUR'
+complete -c ipbanset -n '__fish_seen_subcommand_from sync' -l max-removals -x -d 'Refuse to withdraw more than N bans or P% of them'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban unban sync flush list log' -s s -l source -x -a '(__ipbanset_live source)' -d 'Source that owns the bans'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban sync' -s r -l reason -x -d 'Reason kept with the ban'
 complete -c ipbanset -n '__fish_seen_subcommand_from ban unban sync' -s f -l file -r -F -d 'Read targets from a file (- for standard input)'
@@ -76,6 +88,10 @@ complete -c ipbanset -n '__fish_seen_subcommand_from list' -l family -x -a '4\tI
 # status
 complete -c ipbanset -n '__fish_seen_subcommand_from status' -l format -x -a 'text json prometheus' -d 'Output format'
 complete -c ipbanset -n '__fish_seen_subcommand_from status' -l verify -d 'Compare every kernel element with the journal (slow)'
+
+# recover, watch
+complete -c ipbanset -n '__fish_seen_subcommand_from recover' -l force -d 'Replace even a healthy journal'
+complete -c ipbanset -n '__fish_seen_subcommand_from watch' -l interval -x -a '10 30 1m 5m' -d 'How often expiries are recorded'
 
 # log
 complete -c ipbanset -n '__fish_seen_subcommand_from log' -l since -x -a $durations -d 'Only events in the last DURATION'
