@@ -5,6 +5,10 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# /etc even under PREFIX=/usr/local: fail2ban and ipbanset itself look there.
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/ipbanset
 DESTDIR ?=
 
 CC ?= cc
@@ -70,19 +74,61 @@ demo: deps ipbanset
 lint:
 	mandoc -Tlint -W warning man/ipbanset.8
 
+# The units name the binary as @SBINDIR@. The configuration is installed once, mode 0600,
+# and never overwritten; uninstall keeps it if it differs from the example (edited).
+CONF_DIR = $(DESTDIR)$(SYSCONFDIR)/ipbanset
+UNITS = ipbanset-reconcile.service ipbanset-gc.service ipbanset-gc.timer
+EXAMPLES = $(DESTDIR)$(DOCDIR)/examples
+
 install: ipbanset
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d $(CONF_DIR) \
+		$(EXAMPLES)/fail2ban/jail.d $(EXAMPLES)/cron.d $(EXAMPLES)/ansible
 	install -m 0755 ipbanset $(DESTDIR)$(SBINDIR)/ipbanset
+	install -m 0755 packaging/cron/ipbanset-import $(DESTDIR)$(SBINDIR)/ipbanset-import
 	install -m 0644 man/ipbanset.8 $(DESTDIR)$(MANDIR)/man8/ipbanset.8
 	install -m 0644 completions/ipbanset.bash $(DESTDIR)$(BASHCOMPDIR)/ipbanset
 	install -m 0644 completions/_ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset
 	install -m 0644 completions/ipbanset.fish $(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish
+	for u in $(UNITS); do \
+		sed '/^[[:space:]]*[#;]/!s|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 packaging/fail2ban/action.d/ipbanset.conf \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d/ipbanset.conf
+	if [ -e $(CONF_DIR)/ipbanset.conf ]; then \
+		echo "keeping the existing $(CONF_DIR)/ipbanset.conf"; \
+	else \
+		install -m 0600 packaging/ipbanset.conf $(CONF_DIR)/ipbanset.conf; \
+	fi
+	install -m 0644 packaging/fail2ban/jail.d/ipbanset.conf $(EXAMPLES)/fail2ban/jail.d/ipbanset.conf
+	install -m 0644 packaging/cron/ipbanset-import.cron $(EXAMPLES)/cron.d/ipbanset-import
+	install -m 0644 packaging/cron/README $(DESTDIR)$(DOCDIR)/README.cron
+	cp -R packaging/ansible/. $(EXAMPLES)/ansible/
+	find $(EXAMPLES)/ansible \( -name __pycache__ -o -name '*.pyc' -o -name '*.retry' \) -prune \
+		-exec rm -rf {} +
+	chmod -R u+rwX,go=rX $(EXAMPLES)/ansible
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/ipbanset $(DESTDIR)$(MANDIR)/man8/ipbanset.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/ipbanset $(DESTDIR)$(SBINDIR)/ipbanset-import \
+		$(DESTDIR)$(MANDIR)/man8/ipbanset.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset \
-		$(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish
+		$(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d/ipbanset.conf
+	rm -f $(EXAMPLES)/fail2ban/jail.d/ipbanset.conf $(EXAMPLES)/cron.d/ipbanset-import \
+		$(DESTDIR)$(DOCDIR)/README.cron
+	rm -rf $(EXAMPLES)/ansible
+	rmdir $(EXAMPLES)/fail2ban/jail.d $(EXAMPLES)/fail2ban $(EXAMPLES)/cron.d $(EXAMPLES) \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	if cmp -s packaging/ipbanset.conf $(CONF_DIR)/ipbanset.conf; then \
+		rm -f $(CONF_DIR)/ipbanset.conf; \
+		rmdir $(CONF_DIR) 2>/dev/null || true; \
+	elif [ -e $(CONF_DIR)/ipbanset.conf ]; then \
+		echo "keeping the edited $(CONF_DIR)/ipbanset.conf"; \
+	fi
 
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
