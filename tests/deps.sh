@@ -4,11 +4,11 @@ set -eu
 
 # build and core tests
 PACKAGES="gcc make pkg-config libmnl-dev libnftnl-dev libsqlite3-dev
-nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps"
+nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps sqlite3"
 # integrations, each tested against the real program: fail2ban, systemd-analyze,
 # cron imports (curl, python3's http.server), Ansible, packages, completions
 PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core
-dpkg-dev debhelper fakeroot lintian rpm bash-completion zsh fish"
+dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio git bash-completion zsh fish"
 
 missing=()
 for p in $PACKAGES; do
