@@ -56,6 +56,11 @@ asan:
 		LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run-all.sh
 
+# Crash torture: many more SIGKILLs of much larger commands than `make check` runs.
+torture: ipbanset
+	TORTURE_TRIALS=$${TORTURE_TRIALS:-100} TORTURE_SIZE=$${TORTURE_SIZE:-200000} \
+		./tests/run-all.sh tests/30-torture.bats
+
 deps:
 	@./tests/deps.sh
 
@@ -133,5 +138,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check asan fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check asan torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
