@@ -70,7 +70,7 @@ static int recover_settings(struct journal *j, const struct nft_layout *l, struc
 	return journal_meta_set(j, "verdict", reject, e);
 }
 
-static int recover_fill(struct ctx *c, struct nft *n, const struct nft_layout *l, const char *path,
+static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layout *l, const char *path,
 			struct recovered *rc, struct ipb_err *e)
 {
 	char detail[128];
@@ -83,7 +83,7 @@ static int recover_fill(struct ctx *c, struct nft *n, const struct nft_layout *l
 	rc->e = e;
 	for (i = 0; i < PLAN_NSETS && !r; i++)
 		if (l->set[i])
-			r = nft_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
+			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
 	if (!r)
 		r = recover_settings(rc->j, l, e);
 	snprintf(detail, sizeof(detail), "%llu bans rebuilt from table inet %s",
@@ -152,7 +152,7 @@ int cmd_recover(struct ctx *c)
 	struct recovered rc = { 0 };
 	char tmp[RECOVER_PATH_MAX], kept[RECOVER_PATH_MAX], side[RECOVER_PATH_MAX + 8];
 	struct nft_layout l;
-	struct nft *n = NULL;
+	struct backend *n = NULL;
 	struct ipb_err e;
 	int r;
 
@@ -160,20 +160,20 @@ int cmd_recover(struct ctx *c)
 		return ipb_error("recover: journal %s is healthy; recover would replace it with what "
 				 "the kernel holds (use --force to do so anyway)", c->cfg.db),
 		       IPB_EXIT_USAGE;
-	if ((r = nft_open(&n, c->cfg.table, &e)) || (r = nft_get_layout(n, &l, &e))) {
+	if ((r = be_open(&n, &c->cfg, &e)) || (r = be_get_layout(n, &l, &e))) {
 		ipb_error("%s", e.msg);
-		nft_close(n);
+		be_close(n);
 		return IPB_EXIT_SYSTEM;
 	}
 	if (!l.table) {
-		nft_close(n);
+		be_close(n);
 		return ipb_error("recover: table inet %s is not in the kernel: nothing to recover from",
 				 c->cfg.table), IPB_EXIT_SYSTEM;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.recover-%d", c->cfg.db, (int)getpid());
 	r = recover_fill(c, n, &l, tmp, &rc, &e);
 	journal_close(rc.j);
-	nft_close(n);
+	be_close(n);
 	if (!r && !c->dry_run && (r = recover_swap(c->cfg.db, tmp, kept, sizeof(kept))))
 		ipb_seterr(&e, "recover: moving the new journal into place: %s", strerror(-r));
 	if (r || c->dry_run) {

@@ -182,7 +182,7 @@ int engine_start(struct engine *g, struct ctx *c)
 	g->c = c;
 	if ((r = open_journal(c, &g->j, true)))
 		return r;
-	r = nft_open(&g->n, c->cfg.table, &e);
+	r = be_open(&g->n, &c->cfg, &e);
 	if (r) {
 		ipb_error("%s%s", e.msg, r == -EPERM ? " (run as root: needs CAP_NET_ADMIN)" : "");
 		journal_close(g->j);
@@ -191,10 +191,10 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = applied_settings(g, &e)) || (r = nft_get_layout(g->n, &g->layout, &e)))
+	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)))
 		goto fail;
 	g->table_was_missing = !g->layout.table;
-	g->have_genid_before = nft_get_genid(g->n, &g->genid_before, &e) == 0;
+	g->have_genid_before = be_get_genid(g->n, &g->genid_before, &e) == 0;
 	ipb_phase(c, "journal locked, kernel layout read");
 	return 0;
 fail:
@@ -214,7 +214,7 @@ static void engine_free(struct engine *g)
 	}
 	pool_free(g->pool);
 	if (g->n)
-		nft_close(g->n);
+		be_close(g->n);
 	if (g->j)
 		journal_close(g->j);
 	g->n = NULL;
@@ -463,7 +463,7 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 			return r;
 		if (live && !g->layout.set[i])
 			create[i] = true;
-		if (!live && (g->layout.set[i] || g->layout.rule[i]))
+		if (!live && (g->layout.set[i] || g->layout.rule[i]) && be_drops_empty_sets(g->n))
 			g->drop_set[i] = true;
 		/* A set being created or removed holds nothing to delete element by element. */
 		if (!g->layout.set[i] || g->drop_set[i]) {
@@ -512,35 +512,35 @@ static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add
 		return;
 	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
 	if (add)
-		nft_batch_add_elems(g->n, v->v + offset, count, tg->next);
+		be_batch_add_elems(g->n, v->v + offset, count, tg->next);
 	else
-		nft_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
+		be_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
 	tg->next += count;
 }
 
 /* Table, chain, new sets and their rules (and, for init, what must go first). */
 static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 {
-	struct nft *n = g->n;
+	struct backend *n = g->n;
 	unsigned i;
 
-	nft_batch_begin(n);
+	be_batch_begin(n);
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i])
-			nft_batch_del_rule(n, g->pre_del_rule[i]);
+			be_batch_del_rule(n, g->pre_del_rule[i]);
 	if (g->recreate_chain)
-		nft_batch_del_chain(n);
+		be_batch_del_chain(n);
 	if (!g->layout.table)
-		nft_batch_add_table(n);
+		be_batch_add_table(n);
 	if (!g->layout.chain)
-		nft_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
+		be_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (create[i])
-			nft_batch_add_set(n, fam, plen, 0);
+			be_batch_add_set(n, fam, plen, 0);
 		if ((create[i] || (g->layout.set[i] && !g->layout.rule[i])) && !g->drop_set[i])
-			nft_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
+			be_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
 	}
 }
 
@@ -553,9 +553,9 @@ static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->drop_set[i] && g->layout.rule[i])
-			nft_batch_del_rule(g->n, g->layout.rule_handle[i]);
+			be_batch_del_rule(g->n, g->layout.rule_handle[i]);
 		if (g->drop_set[i] && g->layout.set[i])
-			nft_batch_del_set(g->n, fam, plen);
+			be_batch_del_set(g->n, fam, plen);
 		if (create[i] || g->drop_set[i])
 			g->structure_changed = true;
 	}
@@ -571,7 +571,7 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->flush[i])
-			nft_batch_flush_set(g->n, fam, plen);
+			be_batch_flush_set(g->n, fam, plen);
 		emit_elems(g, tg, i, false, 0, g->del[i].n);
 		emit_elems(g, tg, i, true, 0, g->add[i].n);
 	}
@@ -623,7 +623,7 @@ static bool can_split(const struct engine *g, size_t limit)
 	size_t total = 0;
 	unsigned i;
 
-	if (g->recreate_chain || (g->layout.table && !g->layout.chain))
+	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n)
@@ -663,30 +663,30 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 	size_t pos = 0, bad;
 	unsigned i;
 
-	if (g->layout.table && nft_get_layout(g->n, &now, &e)) {
+	if (g->layout.table && be_get_layout(g->n, &now, &e)) {
 		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
 			  e.msg);
 		return;
 	}
-	nft_batch_begin(g->n);
+	be_batch_begin(g->n);
 	if (!g->layout.table) {
-		nft_batch_del_table(g->n);
+		be_batch_del_table(g->n);
 	} else {
 		for (i = 0; i < PLAN_NSETS; i++) {
 			size_t n = g->add[i].n, cnt = sent > pos ? (sent - pos < n ? sent - pos : n) : 0;
 
 			if (create[i]) {
 				if (now.rule[i])
-					nft_batch_del_rule(g->n, now.rule_handle[i]);
+					be_batch_del_rule(g->n, now.rule_handle[i]);
 				if (now.set[i])
-					nft_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
+					be_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
 			} else if (cnt) {
-				nft_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
+				be_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
 			}
 			pos += n;
 		}
 	}
-	if (nft_batch_commit(g->n, &bad, &e))
+	if (be_batch_commit(g->n, &bad, &e))
 		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
 			  e.msg);
 }
@@ -704,7 +704,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		n = emit_slice(g, &tg, from, limit);
 		if (!n && from)
 			break;
-		if (nft_batch_commit(g->n, &bad, &e)) {
+		if (be_batch_commit(g->n, &bad, &e)) {
 			report_kernel_error(g, &tg, bad, &e);
 			if (from)
 				undo_split(g, create, from);
@@ -713,9 +713,9 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		(*ntx)++;
 		from += n;
 		tg.n = 0;
-		nft_batch_begin(g->n);
+		be_batch_begin(g->n);
 	}
-	nft_batch_abort(g->n);
+	be_batch_abort(g->n);
 	build_tail(g, create); /* nothing to remove in a batch that only adds */
 	return 0;
 }
@@ -732,7 +732,7 @@ static int record_generation(struct engine *g, unsigned ntx)
 
 	if (!ntx && !g->authoritative)
 		return 0;
-	if (nft_get_genid(g->n, &genid, &e) || !g->have_genid_before)
+	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
 		trusted = false;
 	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
 		trusted = stored == g->genid_before && genid == g->genid_before + ntx;
@@ -811,8 +811,8 @@ int engine_finish(struct engine *g)
 	} else {
 		build_batch(g, create, &tg);
 		ipb_phase(g->c, "batch built");
-		ntx = nft_batch_size(g->n) > 0;
-		if (nft_batch_commit(g->n, &bad_tag, &e)) {
+		ntx = be_batch_size(g->n) > 0;
+		if (be_batch_commit(g->n, &bad_tag, &e)) {
 			report_kernel_error(g, &tg, bad_tag, &e);
 			r = IPB_EXIT_SYSTEM;
 			goto out;

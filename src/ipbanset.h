@@ -6,7 +6,7 @@
 #include "addr.h"
 #include "config.h"
 #include "journal.h"
-#include "nft.h"
+#include "backend.h"
 #include "plan.h"
 
 struct ctx {
@@ -84,7 +84,7 @@ struct pool; /* stable storage for element comments */
 struct engine {
 	struct ctx *c;
 	struct journal *j;
-	struct nft *n;
+	struct backend *n;
 	struct nft_layout layout;
 	bool began;
 	/* kernel element changes, per set */

@@ -48,20 +48,30 @@ static int kelem_cmp(const void *a, const void *b)
 	return target_cmp(&((const struct kelem *)a)->t, &((const struct kelem *)b)->t);
 }
 
-static bool timeouts_agree(int64_t expires, int64_t kernel_ms)
+/* max_ms: the longest timeout the kernel holds (0 = no limit); a ban that ends later is
+ * an element without timeout until it comes within reach. */
+static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, uint64_t max_ms)
 {
+	int64_t left = expires == IPB_NEVER ? 0 : expires * 1000 - now_ms;
+
+	if (max_ms && expires != IPB_NEVER && left > (int64_t)max_ms - SETCMP_SLACK_MS) {
+		if (kernel_ms == 0)
+			return true;
+		if (left > (int64_t)max_ms)
+			return false;
+	}
 	if (expires == IPB_NEVER || kernel_ms == 0)
 		return expires == IPB_NEVER && kernel_ms == 0;
 	return llabs(expires * 1000 - kernel_ms) <= SETCMP_SLACK_MS;
 }
 
-int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
+int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
 		   struct ipb_err *e)
 {
 	size_t a = 0, b = 0;
 	int r, c;
 
-	r = nft_dump_set(n, plan_set_family(idx), plan_set_plen(idx), kelem_cb, s, e);
+	r = be_dump_set(n, plan_set_family(idx), plan_set_plen(idx), kelem_cb, s, e);
 	if (r)
 		return r;
 	/* what expired while the dump ran is not missing */
@@ -84,7 +94,8 @@ int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms
 		} else if (c > 0) {
 			s->unexpected[s->nunexpected++] = b++;
 		} else {
-			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms))
+			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms, now_ms,
+					    be_max_timeout_ms(n)))
 				s->retime[s->nretime++] = a;
 			a++, b++;
 		}

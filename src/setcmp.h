@@ -36,7 +36,7 @@ struct setcmp {
 int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
 			struct ipb_err *e);
 /* Dump the kernel set and compare (fills the result arrays). */
-int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
+int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
 		   struct ipb_err *e);
 void setcmp_free(struct setcmp *s);
 
