@@ -21,8 +21,8 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 ALL_CFLAGS := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl sqlite3) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl sqlite3)
+	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl libipset sqlite3) $(CFLAGS)
+LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl libipset sqlite3)
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c

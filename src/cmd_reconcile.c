@@ -195,6 +195,8 @@ int cmd_init(struct ctx *c)
 	bool created, settings_changed = false;
 	int r;
 
+	if (c->print_rules)
+		return cmd_print_rules(c);
 	if ((r = engine_start(&g, c)))
 		return r;
 	created = !g.layout.table || !g.layout.chain;

@@ -29,6 +29,7 @@ struct ctx {
 	bool since_set;
 	const char *format;
 	bool hook_set, priority_set, verdict_set;
+	bool print_rules; /* init: print the iptables rules for the ipset backend */
 	int64_t jitter;	      /* seconds; 0 = none */
 	int64_t max_removals; /* sync: -1 = no cap */
 	bool max_removals_pct; /* max_removals is a percentage of the source's bans */
@@ -69,6 +70,7 @@ int cmd_gc(struct ctx *c);
 int cmd_teardown(struct ctx *c);
 int cmd_watch(struct ctx *c);
 int cmd_recover(struct ctx *c);
+int cmd_print_rules(struct ctx *c); /* init --print-rules */
 
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */
