@@ -52,6 +52,7 @@ struct ips {
 	char name[IPS_NKINDS][IPS_NAME_MAX], tmp[IPS_NKINDS][IPS_NAME_MAX];
 	uint32_t maxelem;
 	bool exists[IPS_NKINDS];
+	bool tmp_exists[IPS_NKINDS]; /* left by a command killed while it rebuilt a set */
 	bool layout_read;
 	/* the batch */
 	struct ips_op *ops;
@@ -308,9 +309,13 @@ static int list_names(struct ips *p, struct ipb_err *e)
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	p->out[p->outlen] = 0;
 	memset(p->exists, 0, sizeof(p->exists));
+	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
 	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		for (k = 0; k < IPS_NKINDS; k++) {
-			size_t n = strlen(p->name[k]);
+			size_t n = strlen(p->name[k]), nt = strlen(p->tmp[k]);
+
+			if (!strncmp(line, "create ", 7) && !strncmp(line + 7, p->tmp[k], nt) && line[7 + nt] == ' ')
+				p->tmp_exists[k] = true;
 
 			if (strncmp(line, "create ", 7) || strncmp(line + 7, p->name[k], n) || line[7 + n] != ' ')
 				continue;
@@ -655,6 +660,13 @@ static int merged_cmp(const void *a, const void *b)
 	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* A listed element's expiry: the kernel lists whole seconds left, rounded down, so the
+ * middle of that second keeps a set rebuilt many times from drifting early. */
+static int64_t listed_expiry(const struct ips_dump *d, const struct ips_elem *el)
+{
+	return el->timeout ? d->listed_ms + el->timeout * 1000LL + 500 : 0;
+}
+
 static int merge_content(struct ips *p, unsigned k, struct merged **out, size_t *nout,
 			 struct ipb_err *e)
 {
@@ -670,9 +682,8 @@ static int merge_content(struct ips *p, unsigned k, struct merged **out, size_t 
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	for (i = 0; i < d->n; i++)
 		if (!p->flush[plan_set_index(d->v[i].t.family, d->v[i].t.plen)])
-			m[n++] = (struct merged){ d->v[i].t,
-						  d->v[i].timeout ? d->listed_ms + d->v[i].timeout * 1000LL : 0,
-						  d->v[i].comment, 0, false };
+			m[n++] = (struct merged){ d->v[i].t, listed_expiry(d, &d->v[i]), d->v[i].comment,
+						  0, false };
 	for (i = 0; i < p->nops; i++)
 		if (ips_kind(p->ops[i].t.family, p->ops[i].t.plen) == k)
 			m[n++] = (struct merged){ p->ops[i].t, p->ops[i].expires_ms, p->ops[i].comment,
@@ -902,6 +913,9 @@ int ips_batch_commit(struct ips *p, size_t *bad_tag, struct ipb_err *e)
 		goto out;
 	if (!p->layout_read && (r = list_names(p, e)))
 		goto out;
+	for (k = 0; k < IPS_NKINDS; k++)
+		if (p->tmp_exists[k] && !destroy_line(p, p->tmp[k]))
+			p->tmp_exists[k] = false;
 	for (k = 0; k < IPS_NKINDS && !r; k++) {
 		if (!p->create[k] || p->exists[k])
 			continue;
