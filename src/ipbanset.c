@@ -52,7 +52,7 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT | O_PRINT_RULES, 0, 0,
 	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject] [--print-rules]",
-	  "create or repair the table, its chain and sets" },
+	  "create or repair the table, its chain and sets; --print-rules: iptables rules (ipset)" },
 	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE | O_JITTER,
 	  0, -1,
 	  "ban [-t DUR] [--jitter DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
@@ -125,8 +125,8 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: ipbanset [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
-		   "Ban IPv4/IPv6 addresses and CIDR prefixes in nftables sets with per-ban\n"
-		   "kernel timeouts; a journal keeps every ban across reboots and reloads.\n\n"
+		   "Ban IPv4/IPv6 addresses and CIDR prefixes in nftables (or ipset) sets with\n"
+		   "per-ban kernel timeouts; a journal keeps every ban across reboots and reloads.\n\n"
 		   "Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n      ipbanset %s\n", commands[i].name, commands[i].help,
