@@ -14,6 +14,7 @@
 
 #include "duration.h"
 #include "ipbanset.h"
+#include "ipset.h"
 
 #ifndef IPBANSET_VERSION
 #define IPBANSET_VERSION "0.1"
@@ -343,6 +344,10 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 		else
 			return ipb_error("invalid backend '%s' (nftables or ipset)", p->backend), 2;
 	}
+	if (c->cfg.backend == IPB_BACKEND_IPSET && strlen(c->cfg.table) > IPS_TABLE_MAX)
+		return ipb_error("table name '%s' is too long for ipset set names (at most %d characters)",
+				 c->cfg.table, IPS_TABLE_MAX),
+		       2;
 	return parse_enum_options(c, p);
 }
 

@@ -150,7 +150,9 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 		k->exact = k->exact && !any_large;
 	k->in_sync = !k->missing && !k->unexpected && !k->retime;
 	snprintf(k->method, sizeof(k->method), "%s%s; compared %u set%s by dump%s",
-		 c->verify ? "full comparison (--verify)" : "ruleset changed since ipbanset's last commit",
+		 c->verify			 ? "full comparison (--verify)"
+		 : !be_drops_empty_sets(n) ? "ipset sets listed (ipset has no generation id)"
+					   : "ruleset changed since ipbanset's last commit",
 		 broken ? ", sets or rules missing" : "", dumped, dumped == 1 ? "" : "s",
 		 any_large ? "; sampled large sets with targeted look-ups (unexpected elements in them "
 			     "are not counted; use --verify)" : "");

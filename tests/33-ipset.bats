@@ -191,3 +191,35 @@ crash_swap() {
 	done
 	assert_dropped 198.51.100.77
 }
+
+@test "bad backend settings are usage errors that change nothing" {
+	run --separate-stderr ibs --backend pf init
+	assert_status 2
+	assert_stderr_has "invalid backend 'pf' (nftables or ipset)"
+	config 'maxelem = 0'
+	run --separate-stderr ibs init
+	assert_status 2
+	assert_stderr_has "maxelem"
+	sed -i '/maxelem/d' "$CONF"
+	run --separate-stderr ibs -T a_table_name_of_23_chrs init
+	assert_status 2
+	assert_stderr_has "too long for ipset set names"
+	refute kernel_has_table
+	ibs_ok -T a_table_name_of_22_chr init
+	TABLE=a_table_name_of_22_chr kernel_has_table
+}
+
+@test "status says how it compared, and finds drift in a prefix length with no bans" {
+	ibs_init
+	ibs_ok ban 203.0.113.0/24
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true'
+	[[ "$(jq_val .kernel.method)" == *"ipset sets listed"* ]]
+	kernel_add_element v4_16 10.9.0.0 3600
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1'
+	ibs_ok --json reconcile
+	jq_ok '.removed == 1'
+	assert_kernel_lacks v4_16 10.9.0.0
+	assert_kernel_has v4_24 203.0.113.0
+}
