@@ -54,7 +54,8 @@ static int recover_elem(void *arg, const struct target *t, uint64_t remaining_ms
 }
 
 /* The chain's hook, priority and verdict become the journal's applied settings. */
-static int recover_settings(struct journal *j, const struct nft_layout *l, struct ipb_err *e)
+static int recover_settings(struct journal *j, const struct nft_layout *l, bool has_chain,
+			    struct ipb_err *e)
 {
 	bool reject = false;
 	unsigned i;
@@ -62,8 +63,8 @@ static int recover_settings(struct journal *j, const struct nft_layout *l, struc
 
 	for (i = 0; i < PLAN_NSETS; i++)
 		reject |= l->rule[i] && l->rule_reject[i];
-	if (!l->chain)
-		return 0;
+	if (!l->chain || !has_chain)
+		return 0; /* ipset: the host's iptables rules hold the hook and verdict */
 	if ((r = journal_meta_set(j, "hook", l->chain_hook != NF_INET_LOCAL_IN, e)) ||
 	    (r = journal_meta_set(j, "priority", l->chain_priority, e)))
 		return r;
@@ -85,7 +86,7 @@ static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layou
 		if (l->set[i])
 			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
 	if (!r)
-		r = recover_settings(rc->j, l, e);
+		r = recover_settings(rc->j, l, be_has_chain(n), e);
 	snprintf(detail, sizeof(detail), "%llu bans rebuilt from table inet %s",
 		 (unsigned long long)rc->bans, c->cfg.table);
 	if (!r) {

@@ -223,3 +223,22 @@ crash_swap() {
 	assert_kernel_lacks v4_16 10.9.0.0
 	assert_kernel_has v4_24 203.0.113.0
 }
+
+@test "watch repairs on its interval: ipset sends no change events" {
+	ibs_init
+	ibs_ok ban -t 1h "$ATK_ADDR"
+	# shellcheck disable=SC2086
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" watch --interval 1 >"$WORK/watch.log" 2>&1 &
+	BG_PIDS+=($!)
+	sleep 1
+	kernel_del_element v4_32 "$ATK_ADDR"
+	local end=$((SECONDS + 5))
+	while [ "$SECONDS" -le "$end" ] && ! kernel_has_element v4_32 "$ATK_ADDR"; do
+		sleep 0.2
+	done
+	assert_kernel_has v4_32 "$ATK_ADDR"
+	assert_dropped "$ATK_ADDR"
+	local t
+	t=$(kernel_timeout v4_32 "$ATK_ADDR")
+	[ "$t" -gt 3500 ] && [ "$t" -le 3600 ] || fail "kernel timeout $t"
+}
