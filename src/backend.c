@@ -1,5 +1,6 @@
 /* Dispatch from the backend calls to nft.c or ipset.c. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "backend.h"
@@ -45,6 +46,13 @@ void be_close(struct backend *b)
 const char *be_name(const struct backend *b)
 {
 	return DISPATCH(b, "nftables", "ipset");
+}
+
+const char *be_objects(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, cfg->backend == IPB_BACKEND_IPSET ? "ipset set %s-*" : "table inet %s",
+		 cfg->table);
+	return buf;
 }
 
 uint64_t be_max_timeout_ms(const struct backend *b)

@@ -23,6 +23,9 @@ struct backend;
 int be_open(struct backend **b, const struct config *cfg, struct ipb_err *e);
 void be_close(struct backend *b); /* NULL is fine */
 const char *be_name(const struct backend *b);
+/* How messages name the kernel objects of cfg's backend and table: "table inet ipbanset",
+ * "ipset set ipbanset-*". */
+const char *be_objects(const struct config *cfg, char *buf, size_t len);
 
 /* What the engine must know about a backend's kernel objects. */
 /* The longest timeout the kernel holds; a longer or permanent ban is an element with no

@@ -108,8 +108,10 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 	if (st->sets_rewritten)
 		printf(", rewrote %llu large set%s", (unsigned long long)st->sets_rewritten,
 		       st->sets_rewritten > 1 ? "s" : "");
+	char what[IPB_NAME_MAX + 32];
+
 	if (g->table_was_missing)
-		printf(" (table inet %s %s)", c->cfg.table,
+		printf(" (%s %s)", be_objects(&c->cfg, what, sizeof(what)),
 		       c->dry_run ? "is missing and would be created" : "was missing and was created");
 	putchar('\n');
 }

@@ -74,7 +74,7 @@ static int recover_settings(struct journal *j, const struct nft_layout *l, bool 
 static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layout *l, const char *path,
 			struct recovered *rc, struct ipb_err *e)
 {
-	char detail[128];
+	char detail[128], what[IPB_NAME_MAX + 32];
 	unsigned i;
 	int r;
 
@@ -87,8 +87,8 @@ static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layou
 			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
 	if (!r)
 		r = recover_settings(rc->j, l, be_has_chain(n), e);
-	snprintf(detail, sizeof(detail), "%llu bans rebuilt from table inet %s",
-		 (unsigned long long)rc->bans, c->cfg.table);
+	snprintf(detail, sizeof(detail), "%llu bans rebuilt from %s", (unsigned long long)rc->bans,
+		 be_objects(&c->cfg, what, sizeof(what)));
 	if (!r) {
 		struct event ev = { .time = c->now, .kind = "recover", .detail = detail };
 
@@ -152,6 +152,7 @@ int cmd_recover(struct ctx *c)
 {
 	struct recovered rc = { 0 };
 	char tmp[RECOVER_PATH_MAX], kept[RECOVER_PATH_MAX], side[RECOVER_PATH_MAX + 8];
+	char what[IPB_NAME_MAX + 32];
 	struct nft_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
@@ -168,8 +169,8 @@ int cmd_recover(struct ctx *c)
 	}
 	if (!l.table) {
 		be_close(n);
-		return ipb_error("recover: table inet %s is not in the kernel: nothing to recover from",
-				 c->cfg.table), IPB_EXIT_SYSTEM;
+		return ipb_error("recover: %s is not in the kernel: nothing to recover from",
+				 be_objects(&c->cfg, what, sizeof(what))), IPB_EXIT_SYSTEM;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.recover-%d", c->cfg.db, (int)getpid());
 	r = recover_fill(c, n, &l, tmp, &rc, &e);
@@ -192,10 +193,10 @@ int cmd_recover(struct ctx *c)
 		       "true", (unsigned long long)rc.bans,
 		       c->dry_run ? "true" : "false", (unsigned long long)rc.unnamed);
 	else if (c->dry_run)
-		printf("dry run (nothing changed): recover would rebuild %llu bans from table inet %s\n",
-		       (unsigned long long)rc.bans, c->cfg.table);
+		printf("dry run (nothing changed): recover would rebuild %llu bans from %s\n",
+		       (unsigned long long)rc.bans, be_objects(&c->cfg, what, sizeof(what)));
 	else
-		printf("recover: rebuilt %llu bans from table inet %s into %s; the old journal is %s\n",
-		       (unsigned long long)rc.bans, c->cfg.table, c->cfg.db, kept);
+		printf("recover: rebuilt %llu bans from %s into %s; the old journal is %s\n",
+		       (unsigned long long)rc.bans, be_objects(&c->cfg, what, sizeof(what)), c->cfg.db, kept);
 	return 0;
 }

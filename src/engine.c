@@ -764,6 +764,7 @@ int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
  * changes, into the new table in the same batch. */
 static int restore_missing_table(struct engine *g)
 {
+	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS], total = 0;
 	struct ipb_err e;
 	unsigned i;
@@ -779,8 +780,8 @@ static int restore_missing_table(struct engine *g)
 		total += counts[i];
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
-	ipb_info(g->c, "table inet %s is missing: %s it and %s the journal's %llu live ban%s",
-		 g->c->cfg.table, g->c->dry_run ? "would create" : "created",
+	ipb_info(g->c, "%s is missing: %s it and %s the journal's %llu live ban%s",
+		 be_objects(&g->c->cfg, what, sizeof(what)), g->c->dry_run ? "would create" : "created",
 		 g->c->dry_run ? "restore" : "restored", (unsigned long long)total,
 		 total == 1 ? "" : "s");
 	return 0;

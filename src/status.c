@@ -84,6 +84,7 @@ static int check_large_sets(struct kcheck *k, struct journal *j, struct backend 
 
 static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total, struct kcheck *k)
 {
+	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
 	struct nft_layout l;
@@ -110,7 +111,8 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 		for (i = 0; i < PLAN_NSETS; i++)
 			k->missing += counts[i];
 		k->in_sync = k->missing == 0;
-		snprintf(k->method, sizeof(k->method), "table inet %s is missing", c->cfg.table);
+		snprintf(k->method, sizeof(k->method), "%s is missing",
+			 be_objects(&c->cfg, what, sizeof(what)));
 		goto out;
 	}
 	k->present = true;
@@ -274,7 +276,10 @@ static void print_text(const struct ctx *c, const struct journal_counts *jc, con
 	const char *ok = tty ? "\033[32m" : "", *bad = tty ? "\033[31m" : "", *end = tty ? "\033[0m" : "";
 	size_t i;
 
-	printf("%-12s inet %s\n", "table", c->cfg.table);
+	if (c->cfg.backend == IPB_BACKEND_IPSET)
+		printf("%-12s ipset %s-ip4, -net4, -ip6, -net6\n", "sets", c->cfg.table);
+	else
+		printf("%-12s inet %s\n", "table", c->cfg.table);
 	printf("%-12s %llu (IPv4: %llu addresses, %llu networks; IPv6: %llu addresses, %llu networks)\n",
 	       "bans", (unsigned long long)jc->total, (unsigned long long)jc->v4_addresses,
 	       (unsigned long long)jc->v4_networks, (unsigned long long)jc->v6_addresses,
