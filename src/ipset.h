@@ -11,7 +11,8 @@
  * ipbanset never changes those rules, so it never destroys a set except in teardown.
  *
  * ipset has no transaction over several elements. A commit is all or nothing this way:
- *   - a set that gets many changes (or loses a whole prefix length) is rebuilt as
+ *   - a set that gets many changes (or whose prefix length the engine rewrites,
+ *     ips_batch_flush_set) is rebuilt as
  *     "<name>-tmp" with its full new content and swapped in (atomic); a failure before
  *     the swap destroys the temporary set and leaves the live one as it was;
  *   - a few changes are applied one by one, new elements first, and a refusal (a full
@@ -20,7 +21,7 @@
  *     (and the next command's clean-up of a stale "-tmp" set) repairs the kernel.
  *
  * The kernel holds an element's timeout only up to IPS_MAX_TIMEOUT_S (2147483 s, about
- * 24.8 days; the kernel clamps there, libipset refuses more). A longer or permanent ban
+ * 24.8 days: the kernel's IPSET_MAX_TIMEOUT, and libipset refuses more). A longer or permanent ban
  * is added with no timeout; `gc` and `reconcile` give it its exact kernel timeout once
  * it ends within that limit, and remove what outlived its ban. */
 #ifndef IPBANSET_IPSET_H
