@@ -49,6 +49,13 @@ unit: $(UNIT_TESTS)
 check: deps ipbanset $(UNIT_TESTS)
 	./tests/run-all.sh
 
+# The core files and those that concern every backend, against the ipset backend
+# (tests/33-ipset.bats, about ipset alone, runs in `make check`).
+IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
+	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats
+check-ipset: deps ipbanset $(UNIT_TESTS)
+	IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
+
 # The whole suite again under AddressSanitizer + UBSan.
 asan:
 	$(MAKE) clean
@@ -138,5 +145,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check asan torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-ipset asan torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
