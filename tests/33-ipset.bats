@@ -5,6 +5,7 @@
 
 load helper
 
+# shellcheck disable=SC2034 # read by helper.bash
 IBS_BACKEND=ipset
 
 file_setup() {
@@ -66,6 +67,7 @@ ip6tables -I INPUT -m set --match-set ipbanset-net6 src -j DROP" ]
 
 @test "teardown refuses while iptables rules reference the sets, and names the way out" {
 	ibs_init
+	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
 	run --separate-stderr ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" teardown
 	assert_status 4
 	assert_stderr_has "in use by iptables rules"
