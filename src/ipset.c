@@ -279,28 +279,51 @@ void ips_close(struct ips *p)
 
 /* ---- reading sets ---- */
 
-/* Is this "create NAME TYPE family F ... timeout N comment ..." line a set of kind k that
- * ipbanset can use? */
-static bool header_usable(const char *line, unsigned k)
+/* Is a set of this type and header ("family inet hashsize 1024 maxelem 65536 timeout 0
+ * comment ...") one of kind k that ipbanset can use? */
+static bool header_usable(const char *type, const char *header, unsigned k)
 {
-	char want[64];
+	char want[32];
 
-	snprintf(want, sizeof(want), " %s family %s ", kind_type[k], kind_family[k]);
-	return strstr(line, want) && strstr(line, " timeout ") && strstr(line, " comment");
+	snprintf(want, sizeof(want), "family %s ", kind_family[k]);
+	return !strcmp(type, kind_type[k]) && !strncmp(header, want, strlen(want)) &&
+	       strstr(header, " timeout ") && strstr(header, " comment");
 }
 
-/* Which of our sets exist, and are they usable: "list -n", which in save format gives
- * every set's "create" line. */
+/* Set k (or its temporary set) has name: record it, and check its type. */
+static int saw_set(struct ips *p, const char *name, const char *type, const char *header,
+		   struct ipb_err *e)
+{
+	unsigned k;
+
+	for (k = 0; k < IPS_NKINDS; k++) {
+		if (!strcmp(name, p->tmp[k]))
+			p->tmp_exists[k] = true;
+		if (strcmp(name, p->name[k]))
+			continue;
+		if (!header_usable(type, header, k))
+			return ipb_seterr(e, "ipset: set %s exists but is not a %s set of family %s "
+					     "with timeout and comment; rename or destroy it",
+					  name, kind_type[k], kind_family[k]),
+			       -EEXIST;
+		p->exists[k] = true;
+	}
+	return 0;
+}
+
+/* Which of our sets exist, and are they usable: every set's header, in the plain format
+ * (in save format libipset asks the kernel for every element too). */
 static int list_names(struct ips *p, struct ipb_err *e)
 {
-	char *line, *save = NULL;
-	unsigned k;
+	char *line, *save = NULL, *name = NULL, *type = NULL;
 	int r;
 
 	p->outlen = 0;
-	ipset_envopt_set(p->s, IPSET_ENV_LIST_SETNAME);
+	ipset_session_output(p->s, IPSET_LIST_PLAIN);
+	ipset_envopt_set(p->s, IPSET_ENV_LIST_HEADER);
 	r = run(p, false, "list");
-	ipset_envopt_unset(p->s, IPSET_ENV_LIST_SETNAME);
+	ipset_envopt_unset(p->s, IPSET_ENV_LIST_HEADER);
+	ipset_session_output(p->s, IPSET_LIST_SAVE);
 	if (r) {
 		lib_reset(p);
 		return fail(p, e, r, "listing sets");
@@ -311,21 +334,13 @@ static int list_names(struct ips *p, struct ipb_err *e)
 	memset(p->exists, 0, sizeof(p->exists));
 	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
 	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		for (k = 0; k < IPS_NKINDS; k++) {
-			size_t n = strlen(p->name[k]), nt = strlen(p->tmp[k]);
-
-			if (!strncmp(line, "create ", 7) && !strncmp(line + 7, p->tmp[k], nt) && line[7 + nt] == ' ')
-				p->tmp_exists[k] = true;
-
-			if (strncmp(line, "create ", 7) || strncmp(line + 7, p->name[k], n) || line[7 + n] != ' ')
-				continue;
-			if (!header_usable(line, k))
-				return ipb_seterr(e, "ipset: set %s exists but is not a %s set of family %s "
-						     "with timeout and comment; rename or destroy it",
-						  p->name[k], kind_type[k], kind_family[k]),
-				       -EEXIST;
-			p->exists[k] = true;
-		}
+		if (!strncmp(line, "Name: ", 6))
+			name = line + 6, type = NULL;
+		else if (!strncmp(line, "Type: ", 6))
+			type = line + 6;
+		else if (!strncmp(line, "Header: ", 8) && name && type &&
+			 (r = saw_set(p, name, type, line + 8, e)))
+			return r;
 	}
 	p->outlen = 0;
 	p->layout_read = true;
