@@ -70,6 +70,11 @@ bool be_can_split(const struct backend *b)
 	return b->kind == IPB_BACKEND_NFT;
 }
 
+bool be_coarse_timeouts(const struct backend *b)
+{
+	return b->kind == IPB_BACKEND_IPSET;
+}
+
 bool be_has_chain(const struct backend *b)
 {
 	return b->kind == IPB_BACKEND_NFT;

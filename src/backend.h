@@ -36,6 +36,8 @@ uint64_t be_max_timeout_ms(const struct backend *b);
 bool be_drops_empty_sets(const struct backend *b);
 /* A huge load may be split into several kernel transactions (nftables). */
 bool be_can_split(const struct backend *b);
+/* The kernel lists timeouts in whole seconds (ipset), not milliseconds (nftables). */
+bool be_coarse_timeouts(const struct backend *b);
 /* The backend owns a chain with a hook and priority (nftables). */
 bool be_has_chain(const struct backend *b);
 

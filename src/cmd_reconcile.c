@@ -14,7 +14,7 @@ struct rec_stats {
 /* Small set: dump, compare, and fix only what differs. */
 static int repair_by_diff(struct engine *g, unsigned idx, struct rec_stats *st, struct ipb_err *e)
 {
-	struct setcmp s = { 0 };
+	struct setcmp s = { .retime_slack_ms = be_coarse_timeouts(g->n) ? SETCMP_SLACK_MS / 2 : 0 };
 	const struct jelem *el;
 	size_t i;
 	int r;

@@ -50,7 +50,8 @@ static int kelem_cmp(const void *a, const void *b)
 
 /* max_ms: the longest timeout the kernel holds (0 = no limit); a ban that ends later is
  * an element without timeout until it comes within reach. */
-static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, uint64_t max_ms)
+static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, uint64_t max_ms,
+			   int64_t slack_ms)
 {
 	int64_t left = expires == IPB_NEVER ? 0 : expires * 1000 - now_ms;
 
@@ -62,7 +63,7 @@ static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, u
 	}
 	if (expires == IPB_NEVER || kernel_ms == 0)
 		return expires == IPB_NEVER && kernel_ms == 0;
-	return llabs(expires * 1000 - kernel_ms) <= SETCMP_SLACK_MS;
+	return llabs(expires * 1000 - kernel_ms) <= slack_ms;
 }
 
 int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
@@ -95,7 +96,8 @@ int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t no
 			s->unexpected[s->nunexpected++] = b++;
 		} else {
 			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms, now_ms,
-					    be_max_timeout_ms(n)))
+					    be_max_timeout_ms(n),
+					    s->retime_slack_ms ? s->retime_slack_ms : SETCMP_SLACK_MS))
 				s->retime[s->nretime++] = a;
 			a++, b++;
 		}

@@ -22,6 +22,10 @@ struct kelem {
 };
 
 struct setcmp {
+	/* timeouts this far apart disagree; 0 = SETCMP_SLACK_MS. reconcile uses half of it
+	 * with ipset, whose whole-second timeouts would otherwise leave a repaired element
+	 * at the edge of what status accepts */
+	int64_t retime_slack_ms;
 	struct jelem *j;
 	size_t nj, capj;
 	struct kelem *k;
