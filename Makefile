@@ -76,13 +76,20 @@ bench: ipbanset
 demo: deps ipbanset
 	./tests/demo.sh
 
+# shellcheck only where it is installed: not a build dependency.
 lint:
-	mandoc -Tlint -W warning man/ipbanset.8
+	mandoc -Tlint -W warning man/ipbanset.8 man/ipbanset-import.8
+	@if command -v shellcheck >/dev/null 2>&1; then \
+		echo "shellcheck packaging/cron/ipbanset-import"; \
+		shellcheck packaging/cron/ipbanset-import; \
+	else \
+		echo "shellcheck is not installed: packaging/cron/ipbanset-import not checked"; \
+	fi
 
 # The units name the binary as @SBINDIR@. The configuration is installed once, mode 0600,
 # and never overwritten; uninstall keeps it if it differs from the example (edited).
 CONF_DIR = $(DESTDIR)$(SYSCONFDIR)/ipbanset
-UNITS = ipbanset-reconcile.service ipbanset-gc.service ipbanset-gc.timer
+UNITS = ipbanset-reconcile.service ipbanset-watch.service ipbanset-gc.service ipbanset-gc.timer
 EXAMPLES = $(DESTDIR)$(DOCDIR)/examples
 
 install: ipbanset
@@ -93,6 +100,7 @@ install: ipbanset
 	install -m 0755 ipbanset $(DESTDIR)$(SBINDIR)/ipbanset
 	install -m 0755 packaging/cron/ipbanset-import $(DESTDIR)$(SBINDIR)/ipbanset-import
 	install -m 0644 man/ipbanset.8 $(DESTDIR)$(MANDIR)/man8/ipbanset.8
+	install -m 0644 man/ipbanset-import.8 $(DESTDIR)$(MANDIR)/man8/ipbanset-import.8
 	install -m 0644 completions/ipbanset.bash $(DESTDIR)$(BASHCOMPDIR)/ipbanset
 	install -m 0644 completions/_ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset
 	install -m 0644 completions/ipbanset.fish $(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish
@@ -118,7 +126,7 @@ install: ipbanset
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ipbanset $(DESTDIR)$(SBINDIR)/ipbanset-import \
-		$(DESTDIR)$(MANDIR)/man8/ipbanset.8 \
+		$(DESTDIR)$(MANDIR)/man8/ipbanset.8 $(DESTDIR)$(MANDIR)/man8/ipbanset-import.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset \
 		$(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) \
