@@ -84,6 +84,15 @@ int journal_sample(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb
 int journal_put_ban(struct journal *j, const struct ban *b, struct ipb_err *e);
 int journal_del_ban(struct journal *j, const struct target *t, const char *source,
 		    struct ipb_err *e);
+/* Bulk insert of n new bans of one source, in the order row() gives them (primary-key
+ * order is fastest): row(arg, i, &expires) returns target i and sets its expiry. No row
+ * of (target, source) may exist yet; one that does is an error. */
+typedef const struct target *(*journal_row_fn)(void *arg, size_t i, int64_t *expires);
+int journal_insert_bans(struct journal *j, const char *source, int64_t created,
+			const char *reason, size_t n, journal_row_fn row, void *arg,
+			struct ipb_err *e);
+/* Does the journal hold no ban row at all (live or expired)? */
+int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e);
 
 /* Aggregates over live bans for status. */
 struct journal_source_count {

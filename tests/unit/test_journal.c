@@ -265,6 +265,69 @@ static void test_bans(void)
 	journal_close(j);
 }
 
+/* journal_insert_bans: 64-row statements plus single-row ones for the tail; every row
+ * lands with its own expiry and the shared source, created and reason. */
+struct bulk {
+	struct target t[200];
+	int64_t expires[200];
+};
+
+static const struct target *bulk_row(void *arg, size_t i, int64_t *expires)
+{
+	struct bulk *b = arg;
+
+	*expires = b->expires[i];
+	return &b->t[i];
+}
+
+static int bulk_check_cb(void *arg, const struct ban *b)
+{
+	struct bulk *want = arg;
+	unsigned i = b->t.addr[2] * 256u + b->t.addr[3];
+
+	return i < 200 && b->expires == want->expires[i] && b->created == NOW - 7 &&
+	       !strcmp(b->source, "feed") && b->reason && !strcmp(b->reason, "list") ? 0 : 1;
+}
+
+static void test_insert_bulk(void)
+{
+	struct journal *j = open_ok(path_in("bulk.db"), true, false);
+	static struct bulk b;
+	struct ipb_err e;
+	struct rows rs = { "", 0 };
+	bool empty;
+	char buf[32];
+	size_t i, n = 64 * 2 + 5;
+
+	CHECK_INT(journal_is_empty(j, &empty, &e), 0);
+	CHECK(empty);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "10.9.%zu.%zu", i / 256, i % 256);
+		b.t[i] = tgt(buf);
+		b.expires[i] = i % 7 ? NOW + 100 + (int64_t)i : IPB_NEVER;
+	}
+	CHECK_INT(journal_begin(j, &e), 0);
+	CHECK_INT(journal_insert_bans(j, "feed", NOW - 7, "list", n, bulk_row, &b, &e), 0);
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK_INT(journal_is_empty(j, &empty, &e), 0);
+	CHECK(!empty);
+	CHECK_INT(journal_bans_live(j, NOW, "feed", 4, bulk_check_cb, &b, &e), 0);
+	CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+	CHECK_INT(rs.n, n);
+	/* fewer rows than one statement holds: only the single-row statement */
+	CHECK_INT(journal_begin(j, &e), 0);
+	b.t[0] = tgt("10.8.0.1"), b.t[1] = tgt("10.8.0.2");
+	CHECK_INT(journal_insert_bans(j, "feed", NOW - 7, NULL, 2, bulk_row, &b, &e), 0);
+	/* a row that exists already is an error, and the transaction rolls back */
+	b.t[0] = tgt("10.9.0.3");
+	CHECK(journal_insert_bans(j, "feed", NOW - 7, NULL, 1, bulk_row, &b, &e) < 0);
+	journal_rollback(j);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+	CHECK_INT(rs.n, n);
+	journal_close(j);
+}
+
 /* A callback may run the same query again (a fresh statement, not the busy cached one). */
 struct nest {
 	struct journal *j;
@@ -800,6 +863,7 @@ int main(int argc, char **argv)
 	test_reopen();
 	test_version_and_damage();
 	test_bans();
+	test_insert_bulk();
 	test_reentrant();
 	test_sets();
 	test_counts();
