@@ -6,6 +6,7 @@
  * journal, which the generation id recorded at every commit exposes and `reconcile`
  * repairs. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,11 +224,39 @@ int engine_event(struct engine *g, const char *kind, const struct target *t, con
 			    .reason = reason, .detail = detail, .uid = -1 };
 	struct ipb_err e;
 
+	if (t && g->summarize)
+		return 0; /* one summary event stands for all of them */
 	if (t)
 		ev.target = target_format(t, buf, sizeof(buf));
 	if (journal_add_event(g->j, &ev, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
+}
+
+void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const char *source,
+		      const char *extra)
+{
+	g->ntargets = ntargets;
+	g->summarize = ntargets > ENGINE_TARGET_EVENTS_MAX;
+	g->summary_kind = kind;
+	g->summary_source = source;
+	g->summary_extra = extra;
+}
+
+/* A million history rows would cost as much as the bans themselves and drown the rest
+ * of the history: a big command leaves one event that counts what it did. */
+static int write_summary(struct engine *g)
+{
+	char detail[256];
+
+	if (!g->summarize || !g->summary_kind)
+		return 0;
+	snprintf(detail, sizeof(detail), "%zu targets: %llu added, %llu removed, %llu updated, "
+		 "%llu unchanged%s%s", g->ntargets, (unsigned long long)g->added,
+		 (unsigned long long)g->removed, (unsigned long long)g->updated,
+		 (unsigned long long)g->unchanged, g->summary_extra ? "; " : "",
+		 g->summary_extra ? g->summary_extra : "");
+	return engine_event(g, g->summary_kind, NULL, g->summary_source, g->c->reason, detail);
 }
 
 /* ---- one target: the rows of every source on it, before and after ---- */
@@ -771,12 +800,47 @@ static int restore_missing_table(struct engine *g)
 	return 0;
 }
 
-int engine_finish(struct engine *g)
+/* Send the whole change: in several transactions when it is a huge load, else in one.
+ * A refusal has been reported, and any part already applied taken back. */
+static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigned *ntx)
 {
-	bool create[PLAN_NSETS];
 	struct tags tg = { .n = 0 };
 	size_t bad_tag = SIZE_MAX, limit = tx_limit();
 	struct ipb_err e;
+
+	if (can_split(g, limit))
+		return commit_split(g, create, limit, ntx);
+	build_batch(g, create, &tg);
+	ipb_phase(g->c, "batch built");
+	*ntx = nft_batch_size(g->n) > 0;
+	if (nft_batch_commit(g->n, &bad_tag, &e)) {
+		report_kernel_error(g, &tg, bad_tag, &e);
+		return IPB_EXIT_SYSTEM;
+	}
+	return 0;
+}
+
+/* The kernel holds the change: record its generation and commit. */
+static int commit_journal(struct engine *g, unsigned ntx)
+{
+	struct ipb_err e;
+	int r;
+
+	if ((r = record_generation(g, ntx)))
+		return r;
+	if (journal_commit(g->j, &e)) {
+		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",
+			  e.msg);
+		return IPB_EXIT_SYSTEM;
+	}
+	g->began = false;
+	ipb_phase(g->c, "journal committed");
+	return 0;
+}
+
+int engine_finish(struct engine *g)
+{
+	bool create[PLAN_NSETS];
 	unsigned ntx = 0;
 	int r;
 
@@ -784,36 +848,18 @@ int engine_finish(struct engine *g)
 		goto out;
 	if ((r = plan_structure(g, create)))
 		goto out;
+	if ((r = write_summary(g)))
+		goto out;
 	if (g->c->dry_run) {
 		journal_rollback(g->j);
 		g->began = false;
 		goto out;
 	}
 	ipb_phase(g->c, "journal written");
-	if (can_split(g, limit)) {
-		if ((r = commit_split(g, create, limit, &ntx)))
-			goto out;
-	} else {
-		build_batch(g, create, &tg);
-		ipb_phase(g->c, "batch built");
-		ntx = nft_batch_size(g->n) > 0;
-		if (nft_batch_commit(g->n, &bad_tag, &e)) {
-			report_kernel_error(g, &tg, bad_tag, &e);
-			r = IPB_EXIT_SYSTEM;
-			goto out;
-		}
-	}
+	if ((r = kernel_apply(g, create, &ntx)))
+		goto out;
 	ipb_phase(g->c, "kernel acked");
-	if ((r = record_generation(g, ntx)))
-		goto out;
-	if (journal_commit(g->j, &e)) {
-		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",
-			  e.msg);
-		r = IPB_EXIT_SYSTEM;
-		goto out;
-	}
-	g->began = false;
-	ipb_phase(g->c, "journal committed");
+	r = commit_journal(g, ntx);
 out:
 	engine_abort(g);
 	return r;
@@ -842,4 +888,126 @@ void engine_report(const struct engine *g, const char *verb)
 	       c->dry_run ? "dry run (nothing changed): " : "", verb, (unsigned long long)g->added,
 	       (unsigned long long)g->removed, (unsigned long long)g->updated,
 	       (unsigned long long)g->unchanged);
+}
+
+/* ---- a first import: journal and kernel side by side ---- */
+
+/* Every target is new to the journal, and its set is one the journal has never held:
+ * no look-ups, no other source's rows to weigh. A missing table is fine only when the
+ * journal is empty, since then this command's bans are all it must restore. */
+static bool ban_new_applies(struct engine *g, const struct target_list *l)
+{
+	unsigned idx, last = PLAN_NSETS;
+	struct ipb_err e;
+	bool empty;
+	size_t i;
+
+	if (!g->summarize || g->c->dry_run)
+		return false;
+	if (!g->layout.table &&
+	    (journal_is_empty(g->j, &empty, &e) || !empty))
+		return false;
+	if (g->layout.table && !g->layout.chain)
+		return false;
+	for (i = 0; i < l->n; i++) {
+		idx = plan_set_index(l->v[i].family, l->v[i].plen);
+		if (idx != last && !set_is_empty(g, &l->v[i], IPB_NEVER, &e))
+			return false;
+		last = idx;
+	}
+	return true;
+}
+
+static const struct target *elem_row(void *arg, size_t i, int64_t *expires)
+{
+	const struct nft_elem *el = &((const struct elemvec *)arg)->v[i];
+
+	*expires = el->expires;
+	return &el->t;
+}
+
+/* In primary-key order: set by set, each sorted by network. */
+static int journal_write_new(struct engine *g, const char *source, const char *reason)
+{
+	struct ipb_err e;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->add[i].n && journal_insert_bans(g->j, source, g->c->now, reason, g->add[i].n,
+						       elem_row, &g->add[i], &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return write_summary(g);
+}
+
+struct kernel_job {
+	struct engine *g;
+	const bool *create;
+	unsigned ntx;
+	int r;
+};
+
+static void *kernel_job_run(void *arg)
+{
+	struct kernel_job *k = arg;
+
+	k->r = kernel_apply(k->g, k->create, &k->ntx);
+	return NULL;
+}
+
+/* The kernel thread owns g->n and reads the element vectors; this thread owns the
+ * journal. The journal still commits only after the kernel acked everything, and a
+ * journal error takes back what the kernel applied. */
+static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS], const char *source,
+			      const char *reason)
+{
+	struct kernel_job k = { .g = g, .create = create };
+	size_t total = 0;
+	pthread_t th;
+	bool threaded;
+	unsigned i;
+	int rj;
+
+	threaded = pthread_create(&th, NULL, kernel_job_run, &k) == 0;
+	if (!threaded)
+		kernel_job_run(&k);
+	rj = journal_write_new(g, source, reason);
+	ipb_phase(g->c, "journal written");
+	if (threaded)
+		pthread_join(th, NULL);
+	if (k.r)
+		return k.r;
+	ipb_phase(g->c, "kernel acked");
+	if (rj) {
+		for (i = 0; i < PLAN_NSETS; i++)
+			total += g->add[i].n;
+		undo_split(g, create, total);
+		return rj;
+	}
+	return commit_journal(g, k.ntx);
+}
+
+int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
+		   const char *reason, bool *done)
+{
+	bool create[PLAN_NSETS];
+	const char *comment;
+	unsigned i;
+	size_t k;
+	int r;
+
+	*done = false;
+	if (!ban_new_applies(g, l))
+		return 0;
+	*done = true;
+	comment = engine_comment(g, source, reason);
+	for (k = 0; k < l->n; k++)
+		queue(g, &g->add[plan_set_index(l->v[k].family, l->v[k].plen)], &l->v[k],
+		      ban_expiry(g->c), comment);
+	g->added = g->k_added = l->n;
+	g->authoritative |= !g->layout.table; /* the new table will hold exactly the journal */
+	for (i = 0; i < PLAN_NSETS; i++)
+		create[i] = g->touched[i] && !g->layout.set[i];
+	r = apply_side_by_side(g, create, source, reason);
+	engine_abort(g);
+	return r;
 }

@@ -112,7 +112,14 @@ struct engine {
 	uint8_t set_rows[PLAN_NSETS];
 	char last_comment[NFT_COMMENT_MAX + 64];
 	const char *last_comment_ptr;
+	/* A command on more than ENGINE_TARGET_EVENTS_MAX targets records one summary event
+	 * (kind summary_kind, unless NULL) instead of one event per target. */
+	bool summarize;
+	const char *summary_kind, *summary_source, *summary_extra;
+	size_t ntargets;
 };
+
+#define ENGINE_TARGET_EVENTS_MAX 1000
 
 /* Open journal (create) and netlink, BEGIN IMMEDIATE, read the kernel layout.
  * Returns 0 or an exit status, having printed the error. */
@@ -123,6 +130,18 @@ void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, 
 void engine_elem_del(struct engine *g, const struct target *t);
 void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,
 			const char *source, const char *reason);
+/* Say how many targets the command has: above ENGINE_TARGET_EVENTS_MAX, per-target
+ * history events give way to one event of kind (NULL: the command writes its own) whose
+ * detail counts the changes, followed by extra (may be NULL). */
+void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const char *source,
+		      const char *extra);
+/* A big ban into prefix lengths the journal has never held (a first import): every target
+ * is a new ban and a new element, so the journal takes the rows in one bulk insert while
+ * another thread sends the kernel batches. Sets *done when it ran (then, as
+ * engine_finish, it released everything and returns the exit status); otherwise the
+ * caller goes target by target. Targets sorted and unique (read_targets). */
+int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
+		   const char *reason, bool *done);
 /* Build the batch (sets and rules created/removed as the journal now requires), send it,
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
