@@ -99,6 +99,12 @@ struct journal_source_count {
 	char name[IPB_NAME_MAX];
 	uint64_t count;
 };
+#define JOURNAL_NEXT_MAX 10
+struct journal_next {
+	struct target t;
+	char source[IPB_NAME_MAX];
+	int64_t expires;
+};
 struct journal_counts {
 	uint64_t total;
 	uint64_t v4_addresses, v4_networks, v6_addresses, v6_networks;
@@ -107,8 +113,15 @@ struct journal_counts {
 	size_t nsources;
 	uint64_t expired_rows; /* rows past their expiry awaiting gc */
 	uint64_t events;
+	/* the live bans that expire soonest (finite expiries), soonest first */
+	struct journal_next next[JOURNAL_NEXT_MAX];
+	unsigned nnext;
 };
+/* Every count in one pass over the source index, and the soonest to expire. */
 int journal_counts(struct journal *j, int64_t now, struct journal_counts *c, struct ipb_err *e);
+/* The bans of c->next in full (with reason and created), soonest first. */
+int journal_counts_next(struct journal *j, const struct journal_counts *c, journal_ban_cb cb,
+			void *arg, struct ipb_err *e);
 void journal_counts_free(struct journal_counts *c);
 /* Names of sources with live bans (for completions and list). */
 int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const char *), void *arg,

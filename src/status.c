@@ -320,7 +320,7 @@ int cmd_status(struct ctx *c)
 		return r;
 	sb_init(&next);
 	if (j && (journal_begin_read(j, &e) || journal_counts(j, c->now, &jc, &e) ||
-		  journal_next_expiring(j, c->now, 10, next_cb, &ns, &e))) {
+		  journal_counts_next(j, &jc, next_cb, &ns, &e))) {
 		ipb_error("%s", e.msg);
 		r = IPB_EXIT_SYSTEM;
 		goto out;

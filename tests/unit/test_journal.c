@@ -447,6 +447,13 @@ static void test_counts(void)
 		CHECK_STR(c.sources[2].name, "s3");
 		CHECK_INT(c.sources[2].count, 1);
 	}
+	/* the soonest to expire, in full: finite and live only */
+	CHECK_INT(c.nnext, 7);
+	CHECK_INT(journal_counts_next(j, &c, collect, &rs, &e), 0);
+	CHECK_STR(rs.text, "198.51.100.10 s1 1 -|192.0.2.1 s1 60 -|192.0.2.2 s1 61 -|"
+			   "192.0.2.3 s1 3600 -|192.0.2.0/24 s2 3601 -|2001:db8::1 s2 86400 -|"
+			   "2001:db8::/64 s2 86401 -");
+	memset(&rs, 0, sizeof(rs));
 	journal_counts_free(&c);
 	CHECK(c.sources == NULL);
 
