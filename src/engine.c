@@ -931,12 +931,18 @@ static int journal_write_new(struct engine *g, const char *source, const char *r
 {
 	struct ipb_err e;
 	unsigned i;
+	int r;
 
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->add[i].n && journal_insert_bans(g->j, source, g->c->now, reason, g->add[i].n,
 						       elem_row, &g->add[i], &e))
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	return write_summary(g);
+	if ((r = write_summary(g)))
+		return r;
+	/* the disk writes overlap the kernel's work too, not only the inserts */
+	if (journal_write_ahead(g->j, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
 }
 
 struct kernel_job {

@@ -847,6 +847,29 @@ int journal_insert_bans(struct journal *j, const char *source, int64_t created,
 	return r;
 }
 
+/* The open transaction's pages go to the WAL file and to disk now, so the commit only
+ * adds its last pages and the commit frame. Frames without a commit frame are ignored by
+ * recovery: a crash after this still loses the whole transaction, as it should. */
+int journal_write_ahead(struct journal *j, struct ipb_err *e)
+{
+	char wal[PATH_MAX];
+	int rc = sqlite3_db_cacheflush(j->db), fd;
+
+	if (rc != SQLITE_OK)
+		return journal_fail(j, rc, "writing ahead", e);
+	snprintf(wal, sizeof(wal), "%s-wal", j->path);
+	fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0; /* not in WAL mode after all: the commit syncs everything */
+	if (fdatasync(fd) < 0) {
+		ipb_seterr(e, "journal %s: writing ahead: %m", j->path);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e)
 {
 	sqlite3_stmt *s;

@@ -91,6 +91,9 @@ typedef const struct target *(*journal_row_fn)(void *arg, size_t i, int64_t *exp
 int journal_insert_bans(struct journal *j, const char *source, int64_t created,
 			const char *reason, size_t n, journal_row_fn row, void *arg,
 			struct ipb_err *e);
+/* Write the open transaction's pages to the WAL and sync them, ahead of the commit
+ * (a big transaction, while the kernel is still busy). */
+int journal_write_ahead(struct journal *j, struct ipb_err *e);
 /* Does the journal hold no ban row at all (live or expired)? */
 int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e);
 
