@@ -86,9 +86,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 		    " ORDER BY fam, plen, net, source",
 	[ST_OF_SOURCE] = "SELECT " BAN_COLS " FROM bans INDEXED BY bans_source"
 			 " WHERE source = ?1 AND expires > ?2 ORDER BY fam, net, plen",
-	/* SQLite takes bare columns from the row that holds the max() */
-	[ST_SET_ELEMENTS] = "SELECT fam, plen, net, source, created, max(expires), reason FROM bans"
-			    " WHERE fam = ?1 AND plen = ?2 AND expires > ?3 GROUP BY net ORDER BY net",
+	/* rows in primary-key order; journal_set_elements keeps each net's latest */
+	[ST_SET_ELEMENTS] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2"
+			    " AND expires > ?3 ORDER BY net",
 	[ST_SET_COUNTS] = "SELECT fam, plen, count(DISTINCT net) FROM bans WHERE expires > ?1"
 			  " GROUP BY fam, plen",
 	[ST_NEXT] = "SELECT " BAN_COLS " FROM bans WHERE expires > ?1 AND expires < ?2"
@@ -711,18 +711,72 @@ int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
 	return each_ban(j, ST_OF_SOURCE, s, cb, arg, e);
 }
 
+/* The row a net's element takes its expiry, source and reason from, copied out of the
+ * statement, which moves on before the net's last row is known. */
+struct set_best {
+	struct ban b;
+	char source[IPB_NAME_MAX * 4];
+	char *reason;
+	size_t reason_cap;
+	bool have;
+};
+
+static int best_take(struct set_best *bs, const struct ban *b)
+{
+	size_t len = b->reason ? strlen(b->reason) + 1 : 0;
+
+	bs->b = *b;
+	snprintf(bs->source, sizeof(bs->source), "%s", b->source);
+	bs->b.source = bs->source;
+	if (b->reason) {
+		if (ipb_grow(&bs->reason, &bs->reason_cap, len, 1))
+			return -ENOMEM;
+		memcpy(bs->reason, b->reason, len);
+		bs->b.reason = bs->reason;
+	}
+	bs->have = true;
+	return 0;
+}
+
+/* A GROUP BY net with max(expires) took three times as long at 1M rows as this plain
+ * scan in key order that keeps the first row with the latest expiry of each net. */
 int journal_set_elements(struct journal *j, unsigned family, unsigned plen, int64_t now,
 			 journal_ban_cb cb, void *arg, struct ipb_err *e)
 {
+	struct set_best bs = { .have = false };
 	sqlite3_stmt *s;
-	int r;
+	struct ban b;
+	int rc, r;
 
 	if ((r = stmt_get(j, ST_SET_ELEMENTS, &s, e)))
 		return r;
 	sqlite3_bind_int(s, 1, (int)family);
 	sqlite3_bind_int(s, 2, (int)plen);
 	sqlite3_bind_int64(s, 3, now);
-	return each_ban(j, ST_SET_ELEMENTS, s, cb, arg, e);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((r = row_to_ban(j, s, &b, e)))
+			break;
+		if (bs.have && !memcmp(b.t.addr, bs.b.t.addr, sizeof(b.t.addr))) {
+			if (b.expires > bs.b.expires && (r = best_take(&bs, &b)))
+				goto oom;
+			continue;
+		}
+		if (bs.have && (r = cb(arg, &bs.b)))
+			break;
+		if ((r = best_take(&bs, &b)))
+			goto oom;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = journal_fail(j, rc, "reading bans", e);
+	else if (!r && bs.have)
+		r = cb(arg, &bs.b);
+	if (0) {
+oom:
+		ipb_seterr(e, "journal %s: out of memory", j->path);
+	}
+	stmt_put(j, ST_SET_ELEMENTS, s);
+	free(bs.reason);
+	return r;
 }
 
 int journal_set_counts(struct journal *j, int64_t now, uint64_t counts[PLAN_NSETS],

@@ -377,6 +377,17 @@ static void test_sets(void)
 	CHECK_INT(journal_set_elements(j, 6, 128, NOW, collect, &rs, &e), 0);
 	CHECK_STR(rs.text, "");
 	CHECK_INT(journal_set_elements(j, 4, 32, NOW, stop_at_two, &n, &e), 7);
+	/* a tie goes to the first source in key order; a later, longer ban without a reason
+	 * gives the element no reason */
+	CHECK_INT(journal_begin(j, &e), 0);
+	CHECK_INT(put(j, "10.0.0.3", "a", NOW + 400, "r1"), 0);
+	CHECK_INT(put(j, "10.0.0.3", "b", NOW + 400, "r2"), 0);
+	CHECK_INT(put(j, "10.0.0.4", "a", NOW + 10, "a long reason that must not leak"), 0);
+	CHECK_INT(put(j, "10.0.0.4", "b", NOW + 20, NULL), 0);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_INT(journal_set_elements(j, 4, 32, NOW, collect, &rs, &e), 0);
+	CHECK_STR(rs.text, "10.0.0.1 b 300 y|10.0.0.2 a 200 -|10.0.0.3 a 400 r1|10.0.0.4 b 20 -");
+	journal_rollback(j);
 
 	CHECK_INT(journal_set_counts(j, NOW, counts, &e), 0);
 	CHECK_INT(counts[plan_set_index(4, 32)], 2);
