@@ -63,11 +63,28 @@ static bool elemvec_push(struct elemvec *v, const struct nft_elem *el)
 	return true;
 }
 
+/* Is c what engine_comment formats for source and reason? (Without formatting it: a
+ * restore asks a million times, mostly for the same comment.) */
+static bool comment_is(const char *c, const char *source, const char *reason)
+{
+	size_t n = strlen(source), rlen;
+
+	if (strncmp(c, source, n))
+		return false;
+	c += n;
+	if (!reason || !*reason)
+		return !*c;
+	rlen = strnlen(reason, NFT_COMMENT_MAX);
+	return c[0] == ':' && c[1] == ' ' && strlen(c + 2) == rlen && !memcmp(c + 2, reason, rlen);
+}
+
 const char *engine_comment(struct engine *g, const char *source, const char *reason)
 {
 	char buf[NFT_COMMENT_MAX + 64];
 	const char *r;
 
+	if (g->last_comment_ptr && comment_is(g->last_comment, source, reason))
+		return g->last_comment_ptr;
 	if (reason && *reason)
 		snprintf(buf, sizeof(buf), "%s: %.*s", source, NFT_COMMENT_MAX, reason);
 	else
@@ -491,17 +508,15 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 }
 
 /* The kernel counts a timeout from when it inserts the element, so it is computed from
- * the expiry just before sending: a long command (a million journal rows) must not
- * push kernel expiries past the journal's. */
-static void set_timeouts(struct engine *g)
+ * the expiry just before the elements go into a batch: a long command (a million journal
+ * rows, ten kernel transactions) must not push kernel expiries past the journal's. */
+static void set_timeouts(struct nft_elem *el, size_t count)
 {
 	int64_t ms = ipb_now_ms();
-	struct nft_elem *el;
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < PLAN_NSETS; i++)
-		for (el = g->add[i].v; el && el < g->add[i].v + g->add[i].n; el++)
-			el->timeout_ms = el->expires ? plan_timeout_ms(el->expires, ms) : 0;
+	for (i = 0; i < count; i++)
+		el[i].timeout_ms = el[i].expires ? plan_timeout_ms(el[i].expires, ms) : 0;
 }
 
 /* Maps a kernel error's tag back to the element: tags tag.. of one emitted chunk are
@@ -525,10 +540,12 @@ static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add
 	if (!count)
 		return;
 	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
-	if (add)
+	if (add) {
+		set_timeouts(v->v + offset, count);
 		nft_batch_add_elems(g->n, v->v + offset, count, tg->next);
-	else
+	} else {
 		nft_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
+	}
 	tg->next += count;
 }
 
@@ -579,7 +596,6 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 {
 	unsigned i;
 
-	set_timeouts(g);
 	build_head(g, create);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
@@ -714,7 +730,6 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 
 	build_head(g, create);
 	for (;;) {
-		set_timeouts(g); /* each transaction's timeouts count from its own sending */
 		n = emit_slice(g, &tg, from, limit);
 		if (!n && from)
 			break;
