@@ -797,7 +797,7 @@ static int restore_missing_table(struct engine *g)
 	struct ipb_err e;
 	unsigned i;
 
-	if (journal_set_counts(g->j, g->c->now, counts, &e))
+	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		g->add[i].n = g->del[i].n = 0;
@@ -805,7 +805,7 @@ static int restore_missing_table(struct engine *g)
 			continue;
 		if (engine_restore_set(g, i, &e))
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-		total += counts[i];
+		total += g->add[i].n;
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
 	ipb_info(g->c, "table inet %s is missing: %s it and %s the journal's %llu live ban%s",
@@ -954,6 +954,7 @@ static int journal_write_new(struct engine *g, const char *source, const char *r
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	if ((r = write_summary(g)))
 		return r;
+	ipb_phase(g->c, "journal rows inserted");
 	/* the disk writes overlap the kernel's work too, not only the inserts */
 	if (journal_write_ahead(g->j, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
@@ -972,6 +973,8 @@ static void *kernel_job_run(void *arg)
 	struct kernel_job *k = arg;
 
 	k->r = kernel_apply(k->g, k->create, &k->ntx);
+	if (!k->r)
+		ipb_phase(k->g->c, "kernel acked (second thread)");
 	return NULL;
 }
 
@@ -992,12 +995,11 @@ static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS], c
 	if (!threaded)
 		kernel_job_run(&k);
 	rj = journal_write_new(g, source, reason);
-	ipb_phase(g->c, "journal written");
+	ipb_phase(g->c, "journal written ahead");
 	if (threaded)
 		pthread_join(th, NULL);
 	if (k.r)
 		return k.r;
-	ipb_phase(g->c, "kernel acked");
 	if (rj) {
 		for (i = 0; i < PLAN_NSETS; i++)
 			total += g->add[i].n;

@@ -73,6 +73,10 @@ int journal_set_elements(struct journal *j, unsigned family, unsigned plen, int6
 /* Number of distinct live targets per set (index plan_set_index). */
 int journal_set_counts(struct journal *j, int64_t now, uint64_t counts[PLAN_NSETS],
 		       struct ipb_err *e);
+/* Number of live rows per set: an upper bound on its distinct targets (a target that k
+ * sources ban counts k times), zero exactly when the set holds none; cheaper. */
+int journal_set_rows(struct journal *j, int64_t now, uint64_t rows[PLAN_NSETS],
+		     struct ipb_err *e);
 /* The next n live bans to expire (finite expiry), soonest first. */
 int journal_next_expiring(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb,
 			  void *arg, struct ipb_err *e);

@@ -395,6 +395,11 @@ static void test_sets(void)
 	CHECK_INT(counts[plan_set_index(4, 8)], 1);
 	CHECK_INT(counts[plan_set_index(6, 48)], 1);
 	CHECK_INT(counts[plan_set_index(6, 128)], 0);
+	/* live rows: 10.0.0.1 is banned by two sources */
+	CHECK_INT(journal_set_rows(j, NOW, counts, &e), 0);
+	CHECK_INT(counts[plan_set_index(4, 32)], 3);
+	CHECK_INT(counts[plan_set_index(4, 8)], 1);
+	CHECK_INT(counts[plan_set_index(6, 128)], 0);
 
 	memset(&rs, 0, sizeof(rs));
 	CHECK_INT(journal_next_expiring(j, NOW, 3, collect, &rs, &e), 0);
