@@ -53,6 +53,7 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 	/* rows, not distinct targets: enough to choose how to repair each set */
 	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	engine_stream_start(g, counts); /* only when the table is missing and it is big */
 	for (idx = 0; idx < PLAN_NSETS; idx++) {
 		bool present = g->layout.table && g->layout.set[idx];
 		size_t queued = g->add[idx].n;

@@ -100,12 +100,24 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 	return r;
 }
 
+static void stream_push(struct engine *g);
+
 static void queue(struct engine *g, struct elemvec *v, const struct target *t, int64_t expires,
 		  const char *comment)
 {
 	/* the timeout is computed when the batch is built: see set_timeouts */
 	struct nft_elem el = { .t = *t, .comment = comment, .expires = expires };
 
+	if (g->stream) { /* the other thread reads v->v: it must never move */
+		if (v->n == v->cap) {
+			ipb_error("internal error: more elements than journal rows; run 'ipbanset reconcile'");
+			exit(IPB_EXIT_SYSTEM);
+		}
+		v->v[v->n++] = el;
+		stream_push(g);
+		g->touched[plan_set_index(t->family, t->plen)] = true;
+		return;
+	}
 	if (!elemvec_push(v, &el)) {
 		ipb_error("out of memory");
 		exit(IPB_EXIT_SYSTEM);
@@ -225,8 +237,12 @@ static void engine_free(struct engine *g)
 	g->pool = NULL;
 }
 
+static void stream_stop(struct engine *g);
+
 void engine_abort(struct engine *g)
 {
+	if (g->stream)
+		stream_stop(g);
 	if (g->began && g->j)
 		journal_rollback(g->j);
 	g->began = false;
@@ -663,14 +679,16 @@ static bool can_split(const struct engine *g, size_t limit)
 	return total > limit;
 }
 
-/* Emit the adds numbered [from, from + limit) in set order; returns how many. */
-static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t limit)
+/* Emit the adds numbered [from, from + limit) in set order; returns how many. sizes[i]
+ * is how many adds set i has (NULL: g->add[i].n). */
+static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t limit,
+			 const size_t *sizes)
 {
 	size_t pos = 0, done = 0, lo, cnt;
 	unsigned i;
 
 	for (i = 0; i < PLAN_NSETS && done < limit; i++) {
-		size_t n = g->add[i].n;
+		size_t n = sizes ? sizes[i] : g->add[i].n;
 
 		if (from < pos + n) {
 			lo = from > pos ? from - pos : 0;
@@ -730,7 +748,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 
 	build_head(g, create);
 	for (;;) {
-		n = emit_slice(g, &tg, from, limit);
+		n = emit_slice(g, &tg, from, limit, NULL);
 		if (!n && from)
 			break;
 		if (nft_batch_commit(g->n, &bad, &e)) {
@@ -853,12 +871,18 @@ static int commit_journal(struct engine *g, unsigned ntx)
 	return 0;
 }
 
+static int stream_finish(struct engine *g);
+
 int engine_finish(struct engine *g)
 {
 	bool create[PLAN_NSETS];
 	unsigned ntx = 0;
 	int r;
 
+	if (g->stream) {
+		r = stream_finish(g);
+		goto out;
+	}
 	if (g->table_was_missing && !g->authoritative && (r = restore_missing_table(g)))
 		goto out;
 	if ((r = plan_structure(g, create)))
@@ -1032,5 +1056,196 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 		create[i] = g->touched[i] && !g->layout.set[i];
 	r = apply_side_by_side(g, create, source, reason);
 	engine_abort(g);
+	return r;
+}
+
+/* ---- a restore into a missing table: read and sent side by side ----
+ *
+ * The reader (this thread) appends to vectors sized in advance, so they never move, and
+ * publishes under the lock how far each set got; the sender takes a transaction's worth
+ * of published elements at a time. Only a missing table qualifies: every set is new, so
+ * the batch only adds and taking it back means deleting the table. */
+
+struct stream {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool create[PLAN_NSETS];
+	size_t pub_n[PLAN_NSETS]; /* published size of each add vector */
+	size_t ready;		  /* published elements, all sets */
+	size_t sent;		  /* elements the kernel committed */
+	size_t total;		  /* elements queued, this thread only */
+	bool done, failed;	  /* set by the reader */
+	int r;			  /* the sender's result */
+	unsigned ntx;
+};
+
+#define STREAM_PUBLISH 4096 /* elements between two publications */
+
+/* Every set's size, so that the sender numbers the elements as emit_slice does. */
+static void stream_publish(struct engine *g, bool done, bool failed)
+{
+	struct stream *st = g->stream;
+	unsigned i;
+
+	pthread_mutex_lock(&st->mu);
+	for (i = 0; i < PLAN_NSETS; i++)
+		st->pub_n[i] = g->add[i].n;
+	st->ready = st->total;
+	st->done |= done;
+	st->failed |= failed;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void stream_push(struct engine *g)
+{
+	if (++g->stream->total % STREAM_PUBLISH == 0)
+		stream_publish(g, false, false);
+}
+
+/* The sender's next slice: waits for a transaction's worth, or for the end. */
+static size_t stream_wait(struct stream *st, size_t from, size_t limit, size_t sizes[PLAN_NSETS],
+			  bool *done, bool *failed)
+{
+	size_t avail;
+
+	pthread_mutex_lock(&st->mu);
+	while (!st->done && st->ready - from < limit)
+		pthread_cond_wait(&st->cv, &st->mu);
+	avail = st->ready - from;
+	*done = st->done;
+	*failed = st->failed;
+	memcpy(sizes, st->pub_n, sizeof(st->pub_n));
+	pthread_mutex_unlock(&st->mu);
+	return avail < limit ? avail : limit;
+}
+
+static size_t sizes_total(const size_t sizes[PLAN_NSETS])
+{
+	size_t t = 0;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		t += sizes[i];
+	return t;
+}
+
+static void *stream_run(void *arg)
+{
+	struct engine *g = arg;
+	struct stream *st = g->stream;
+	size_t from = 0, n, want, limit = tx_limit(), bad = SIZE_MAX, sizes[PLAN_NSETS];
+	struct tags tg = { .n = 0 };
+	struct ipb_err e;
+	bool done, failed;
+
+	build_head(g, st->create);
+	for (;;) {
+		want = stream_wait(st, from, limit, sizes, &done, &failed);
+		if (failed)
+			break;
+		n = emit_slice(g, &tg, from, want, sizes);
+		if (!n && (from || !done)) {
+			if (done)
+				break;
+			continue;
+		}
+		if (nft_batch_commit(g->n, &bad, &e)) {
+			report_kernel_error(g, &tg, bad, &e);
+			st->r = IPB_EXIT_SYSTEM;
+			return NULL; /* the reader's side takes back what was sent */
+		}
+		st->ntx++;
+		st->sent = from += n;
+		tg.n = 0;
+		if (done && from == sizes_total(sizes))
+			break;
+		nft_batch_begin(g->n);
+	}
+	nft_batch_abort(g->n);
+	return NULL;
+}
+
+void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
+{
+	struct stream *st;
+	uint64_t total = 0;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		total += rows[i];
+	if (g->layout.table || g->c->dry_run || total <= tx_limit() || total > SIZE_MAX / 2)
+		return;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	for (i = 0; i < PLAN_NSETS; i++) {
+		st->create[i] = rows[i] > 0;
+		if (rows[i] && ipb_grow(&g->add[i].v, &g->add[i].cap, (size_t)rows[i],
+					sizeof(*g->add[i].v)))
+			goto fail;
+	}
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	g->stream = st;
+	if (pthread_create(&st->thread, NULL, stream_run, g) == 0)
+		return;
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	g->stream = NULL;
+fail:
+	free(st);
+}
+
+/* Publish the end (every set's final size), wait for the sender. */
+static void stream_join(struct engine *g, bool failed)
+{
+	struct stream *st = g->stream;
+
+	stream_publish(g, true, failed);
+	pthread_join(st->thread, NULL);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+}
+
+/* The command failed, or the kernel did: delete the table this restore created. */
+static void stream_undo(struct engine *g)
+{
+	bool create[PLAN_NSETS] = { false };
+
+	if (g->stream->ntx)
+		undo_split(g, create, g->stream->sent);
+}
+
+static void stream_stop(struct engine *g)
+{
+	stream_join(g, true);
+	stream_undo(g);
+	free(g->stream);
+	g->stream = NULL;
+}
+
+static int stream_finish(struct engine *g)
+{
+	struct stream *st = g->stream;
+	unsigned i;
+	int r;
+
+	ipb_phase(g->c, "journal read");
+	stream_join(g, false);
+	g->stream = NULL;
+	if ((r = st->r)) {
+		g->stream = st;
+		stream_undo(g);
+		g->stream = NULL;
+		free(st);
+		return r;
+	}
+	ipb_phase(g->c, "kernel acked");
+	for (i = 0; i < PLAN_NSETS; i++)
+		g->structure_changed |= st->create[i];
+	r = commit_journal(g, st->ntx);
+	free(st);
 	return r;
 }

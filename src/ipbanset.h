@@ -117,6 +117,7 @@ struct engine {
 	bool summarize;
 	const char *summary_kind, *summary_source, *summary_extra;
 	size_t ntargets;
+	struct stream *stream; /* a restore into a missing table, sent while it is read */
 };
 
 #define ENGINE_TARGET_EVENTS_MAX 1000
@@ -146,6 +147,11 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
 int engine_finish(struct engine *g);
+/* reconcile with the table missing: rows[] are the live rows per set (journal_set_rows).
+ * When the restore is big, a second thread creates the table and sends the elements in
+ * transactions while engine_restore_set still reads them; engine_finish waits for it
+ * before the journal commits, engine_abort takes back what it sent. */
+void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS]);
 /* Queue every live journal element of set idx for adding (reconcile, a missing table). */
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);
 /* init: remember the hook, priority and verdict it applied, for later commands. */

@@ -76,6 +76,25 @@ crash_once() {
 	assert_dropped 198.51.100.77
 }
 
+# The table is gone, so reconcile reads the journal and sends it side by side: a kill in
+# the middle leaves part of it in the kernel, and the next reconcile completes it.
+@test "kill -9 during a streamed reconcile of 200k, then reconcile again: kernel agrees" {
+	run --separate-stderr ibs_timed 300 -q ban --timeout 1h -s bulk -f "$WORK/big"
+	assert_status 0
+	ip netns exec "$SRV" nft flush ruleset
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" -q reconcile </dev/null >/dev/null 2>&1 3>&- &
+	local pid=$!
+	BG_PIDS+=("$pid")
+	sleep "0.$((RANDOM % 900 + 50))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	run --separate-stderr ibs_timed 300 reconcile
+	assert_status 0
+	run --separate-stderr ibs_timed 300 status --verify --json
+	assert_status 0
+	jq_ok ".total == $N and .kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0"
+}
+
 @test "a 200k-address ban completes, and unban -f removes it all" {
 	local t0=$EPOCHREALTIME
 	run --separate-stderr ibs_timed 300 --json ban -t 1h -s bulk -f "$WORK/big"
