@@ -85,8 +85,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_LIVE] = "SELECT " BAN_COLS " FROM bans WHERE expires > ?1"
 		    " AND (?2 IS NULL OR source = ?2) AND (?3 = 0 OR fam = ?3)"
 		    " ORDER BY fam, plen, net, source",
-	[ST_OF_SOURCE] = "SELECT " BAN_COLS " FROM bans INDEXED BY bans_source"
-			 " WHERE source = ?1 AND expires > ?2 ORDER BY fam, net, plen",
+	/* only the index's own columns: created and reason would cost a table seek per row */
+	[ST_OF_SOURCE] = "SELECT fam, plen, net, source, 0, expires, NULL FROM bans"
+			 " INDEXED BY bans_source WHERE source = ?1 AND expires > ?2"
+			 " ORDER BY fam, net, plen",
 	/* rows in primary-key order; journal_set_elements keeps each net's latest */
 	[ST_SET_ELEMENTS] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2"
 			    " AND expires > ?3 ORDER BY net",

@@ -62,7 +62,8 @@ int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
  * (0: both), ordered by family, plen, net, source. */
 int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,
 		      journal_ban_cb cb, void *arg, struct ipb_err *e);
-/* Live rows of one source ordered by target_cmp order (fam, net, plen) for sync diffs. */
+/* Live rows of one source ordered by target_cmp order (fam, net, plen) for sync diffs;
+ * target, source and expiry only (created 0, reason NULL): one pass over the index. */
 int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
 			   journal_ban_cb cb, void *arg, struct ipb_err *e);
 /* The kernel elements one set must hold: for each distinct live target of (fam, plen),
