@@ -1210,20 +1210,22 @@ static void stream_join(struct engine *g, bool failed)
 }
 
 /* The command failed, or the kernel did: delete the table this restore created. */
-static void stream_undo(struct engine *g)
+static void stream_undo(struct engine *g, const struct stream *st)
 {
 	bool create[PLAN_NSETS] = { false };
 
-	if (g->stream->ntx)
-		undo_split(g, create, g->stream->sent);
+	if (st->ntx)
+		undo_split(g, create, st->sent);
 }
 
 static void stream_stop(struct engine *g)
 {
+	struct stream *st = g->stream;
+
 	stream_join(g, true);
-	stream_undo(g);
-	free(g->stream);
 	g->stream = NULL;
+	stream_undo(g, st);
+	free(st);
 }
 
 static int stream_finish(struct engine *g)
@@ -1236,16 +1238,13 @@ static int stream_finish(struct engine *g)
 	stream_join(g, false);
 	g->stream = NULL;
 	if ((r = st->r)) {
-		g->stream = st;
-		stream_undo(g);
-		g->stream = NULL;
-		free(st);
-		return r;
+		stream_undo(g, st);
+	} else {
+		ipb_phase(g->c, "kernel acked");
+		for (i = 0; i < PLAN_NSETS; i++)
+			g->structure_changed |= st->create[i];
+		r = commit_journal(g, st->ntx);
 	}
-	ipb_phase(g->c, "kernel acked");
-	for (i = 0; i < PLAN_NSETS; i++)
-		g->structure_changed |= st->create[i];
-	r = commit_journal(g, st->ntx);
 	free(st);
 	return r;
 }
