@@ -20,9 +20,9 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
+ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl sqlite3) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl sqlite3)
+LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl sqlite3) -pthread
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c
