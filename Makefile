@@ -20,9 +20,9 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
+ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl libipset sqlite3) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl libipset sqlite3)
+LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl libipset sqlite3) -pthread
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c
@@ -83,13 +83,20 @@ bench: ipbanset
 demo: deps ipbanset
 	./tests/demo.sh
 
+# shellcheck only where it is installed: not a build dependency.
 lint:
-	mandoc -Tlint -W warning man/ipbanset.8
+	mandoc -Tlint -W warning man/ipbanset.8 man/ipbanset-import.8
+	@if command -v shellcheck >/dev/null 2>&1; then \
+		echo "shellcheck packaging/cron/ipbanset-import"; \
+		shellcheck packaging/cron/ipbanset-import; \
+	else \
+		echo "shellcheck is not installed: packaging/cron/ipbanset-import not checked"; \
+	fi
 
 # The units name the binary as @SBINDIR@. The configuration is installed once, mode 0600,
 # and never overwritten; uninstall keeps it if it differs from the example (edited).
 CONF_DIR = $(DESTDIR)$(SYSCONFDIR)/ipbanset
-UNITS = ipbanset-reconcile.service ipbanset-gc.service ipbanset-gc.timer
+UNITS = ipbanset-reconcile.service ipbanset-watch.service ipbanset-gc.service ipbanset-gc.timer
 EXAMPLES = $(DESTDIR)$(DOCDIR)/examples
 
 install: ipbanset
@@ -100,6 +107,7 @@ install: ipbanset
 	install -m 0755 ipbanset $(DESTDIR)$(SBINDIR)/ipbanset
 	install -m 0755 packaging/cron/ipbanset-import $(DESTDIR)$(SBINDIR)/ipbanset-import
 	install -m 0644 man/ipbanset.8 $(DESTDIR)$(MANDIR)/man8/ipbanset.8
+	install -m 0644 man/ipbanset-import.8 $(DESTDIR)$(MANDIR)/man8/ipbanset-import.8
 	install -m 0644 completions/ipbanset.bash $(DESTDIR)$(BASHCOMPDIR)/ipbanset
 	install -m 0644 completions/_ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset
 	install -m 0644 completions/ipbanset.fish $(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish
@@ -125,7 +133,7 @@ install: ipbanset
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ipbanset $(DESTDIR)$(SBINDIR)/ipbanset-import \
-		$(DESTDIR)$(MANDIR)/man8/ipbanset.8 \
+		$(DESTDIR)$(MANDIR)/man8/ipbanset.8 $(DESTDIR)$(MANDIR)/man8/ipbanset-import.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/ipbanset $(DESTDIR)$(ZSHCOMPDIR)/_ipbanset \
 		$(DESTDIR)$(FISHCOMPDIR)/ipbanset.fish \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) \

@@ -50,10 +50,31 @@ static int check_reason(const struct ctx *c)
 	return 0;
 }
 
+/* The summary event's account of the expiries, "expires ..." or "permanent". */
+static void expiry_summary(const struct ctx *c, char *buf, size_t len)
+{
+	int64_t t = requested_timeout(c);
+	char a[32], b[32];
+
+	if (t == 0) {
+		snprintf(buf, len, "permanent");
+		return;
+	}
+	ipb_rfc3339(c->now + t, a, sizeof(a));
+	if (c->jitter <= 0) {
+		snprintf(buf, len, "expires %s", a);
+		return;
+	}
+	ipb_rfc3339(c->now + t + c->jitter, b, sizeof(b));
+	snprintf(buf, len, "expires %s to %s", a, b);
+}
+
 int cmd_ban(struct ctx *c)
 {
 	struct target_list l = { 0 };
 	struct engine g;
+	char extra[96];
+	bool done;
 	size_t i;
 	int r;
 
@@ -61,6 +82,14 @@ int cmd_ban(struct ctx *c)
 		goto out;
 	if ((r = engine_start(&g, c)))
 		goto out;
+	expiry_summary(c, extra, sizeof(extra));
+	engine_summarize(&g, l.n, "ban", c->source, extra);
+	r = engine_ban_new(&g, &l, c->source, c->reason, &done);
+	if (done) {
+		if (!r)
+			engine_report(&g, "ban");
+		goto out;
+	}
 	for (i = 0; i < l.n && !r; i++)
 		r = engine_change(&g, &l.v[i], c->source, ban_expiry(c), c->replace, c->reason, false,
 				  "ban");
@@ -87,6 +116,7 @@ int cmd_unban(struct ctx *c)
 		goto out;
 	if ((r = engine_start(&g, c)))
 		goto out;
+	engine_summarize(&g, l.n, "unban", c->all_sources ? NULL : c->source, NULL);
 	for (i = 0; i < l.n && !r; i++) {
 		before = g.removed;
 		r = engine_change(&g, &l.v[i], c->source, 0, false, NULL, c->all_sources, "unban");
@@ -222,6 +252,8 @@ int cmd_sync(struct ctx *c)
 		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
+	/* sync writes its own summary event, always */
+	engine_summarize(&g, l.n > cur.n ? l.n : cur.n, NULL, c->source, NULL);
 	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0 };
 	plan_diff(cur.t, cur.n, l.v, l.n, &cb);
 	if (!s.r)
@@ -285,6 +317,7 @@ int cmd_flush(struct ctx *c)
 		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
+	engine_summarize(&g, f.n, "flush", c->source_set ? c->source : NULL, NULL);
 	for (i = 0; i < f.n && !r; i++)
 		r = engine_change(&g, &f.v[i].t, f.v[i].source, 0, false, NULL, false, "flush");
 	if (r) {

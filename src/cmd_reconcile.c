@@ -50,10 +50,13 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 	unsigned idx;
 	int r;
 
-	if (journal_set_counts(g->j, g->c->now, counts, &e))
+	/* rows, not distinct targets: enough to choose how to repair each set */
+	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	engine_stream_start(g, counts); /* only when the table is missing and it is big */
 	for (idx = 0; idx < PLAN_NSETS; idx++) {
 		bool present = g->layout.table && g->layout.set[idx];
+		size_t queued = g->add[idx].n;
 
 		g->touched[idx] = counts[idx] || present || g->layout.rule[idx];
 		if (!counts[idx] && be_drops_empty_sets(g->n)) {
@@ -64,7 +67,7 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 			continue;
 		if (!present) {
 			r = engine_restore_set(g, idx, &e);
-			st->restored += counts[idx];
+			st->restored += g->add[idx].n - queued;
 			st->sets_created++;
 		} else if (counts[idx] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(g->n)) {
 			/* ipset lists a set in linear time, and its sets hold every length */

@@ -6,6 +6,7 @@
  * journal, which the generation id recorded at every commit exposes and `reconcile`
  * repairs. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,30 @@ static bool elemvec_push(struct elemvec *v, const struct nft_elem *el)
 	return true;
 }
 
+/* Is c what engine_comment formats for source and reason? (Without formatting it: a
+ * restore asks a million times, mostly for the same comment.) */
+static bool comment_is(const char *c, const char *source, const char *reason)
+{
+	size_t n = strlen(source), rlen;
+
+	if (strncmp(c, source, n))
+		return false;
+	c += n;
+	if (!reason || !*reason)
+		return !*c;
+	rlen = strnlen(reason, NFT_COMMENT_MAX);
+	return c[0] == ':' && c[1] == ' ' && strlen(c + 2) == rlen && !memcmp(c + 2, reason, rlen);
+}
+
 const char *engine_comment(struct engine *g, const char *source, const char *reason)
 {
 	char buf[NFT_COMMENT_MAX + 64];
 	const char *r;
 	int n;
 
+	/* the key is the raw source and reason: the comment itself is escaped */
+	if (g->last_comment_ptr && comment_is(g->last_raw, source, reason))
+		return g->last_comment_ptr;
 	/* nft list prints comments raw to an admin's terminal: control characters and
 	 * invalid UTF-8 go in escaped, cut whole at the comment limit */
 	n = snprintf(buf, sizeof(buf), reason && *reason ? "%s: " : "%s", source);
@@ -80,9 +99,15 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 	if (!r)
 		return source;
 	snprintf(g->last_comment, sizeof(g->last_comment), "%s", buf);
+	if (reason && *reason)
+		snprintf(g->last_raw, sizeof(g->last_raw), "%s: %.*s", source, NFT_COMMENT_MAX, reason);
+	else
+		snprintf(g->last_raw, sizeof(g->last_raw), "%s", source);
 	g->last_comment_ptr = r;
 	return r;
 }
+
+static void stream_push(struct engine *g);
 
 static void queue(struct engine *g, struct elemvec *v, const struct target *t, int64_t expires,
 		  const char *comment)
@@ -90,6 +115,16 @@ static void queue(struct engine *g, struct elemvec *v, const struct target *t, i
 	/* the timeout is computed when the batch is built: see set_timeouts */
 	struct nft_elem el = { .t = *t, .comment = comment, .expires = expires };
 
+	if (g->stream) { /* the other thread reads v->v: it must never move */
+		if (v->n == v->cap) {
+			ipb_error("internal error: more elements than journal rows; run 'ipbanset reconcile'");
+			exit(IPB_EXIT_SYSTEM);
+		}
+		v->v[v->n++] = el;
+		stream_push(g);
+		g->touched[plan_set_index(t->family, t->plen)] = true;
+		return;
+	}
 	if (!elemvec_push(v, &el)) {
 		ipb_error("out of memory");
 		exit(IPB_EXIT_SYSTEM);
@@ -222,8 +257,12 @@ static void engine_free(struct engine *g)
 	g->pool = NULL;
 }
 
+static void stream_stop(struct engine *g);
+
 void engine_abort(struct engine *g)
 {
+	if (g->stream)
+		stream_stop(g);
 	if (g->began && g->j)
 		journal_rollback(g->j);
 	g->began = false;
@@ -238,11 +277,39 @@ int engine_event(struct engine *g, const char *kind, const struct target *t, con
 			    .reason = reason, .detail = detail, .uid = -1 };
 	struct ipb_err e;
 
+	if (t && g->summarize)
+		return 0; /* one summary event stands for all of them */
 	if (t)
 		ev.target = target_format(t, buf, sizeof(buf));
 	if (journal_add_event(g->j, &ev, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
+}
+
+void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const char *source,
+		      const char *extra)
+{
+	g->ntargets = ntargets;
+	g->summarize = ntargets > ENGINE_TARGET_EVENTS_MAX;
+	g->summary_kind = kind;
+	g->summary_source = source;
+	g->summary_extra = extra;
+}
+
+/* A million history rows would cost as much as the bans themselves and drown the rest
+ * of the history: a big command leaves one event that counts what it did. */
+static int write_summary(struct engine *g)
+{
+	char detail[256];
+
+	if (!g->summarize || !g->summary_kind)
+		return 0;
+	snprintf(detail, sizeof(detail), "%zu targets: %llu added, %llu removed, %llu updated, "
+		 "%llu unchanged%s%s", g->ntargets, (unsigned long long)g->added,
+		 (unsigned long long)g->removed, (unsigned long long)g->updated,
+		 (unsigned long long)g->unchanged, g->summary_extra ? "; " : "",
+		 g->summary_extra ? g->summary_extra : "");
+	return engine_event(g, g->summary_kind, NULL, g->summary_source, g->c->reason, detail);
 }
 
 /* ---- one target: the rows of every source on it, before and after ---- */
@@ -477,17 +544,15 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 }
 
 /* The kernel counts a timeout from when it inserts the element, so it is computed from
- * the expiry just before sending: a long command (a million journal rows) must not
- * push kernel expiries past the journal's. */
-static void set_timeouts(struct engine *g)
+ * the expiry just before the elements go into a batch: a long command (a million journal
+ * rows, ten kernel transactions) must not push kernel expiries past the journal's. */
+static void set_timeouts(struct nft_elem *el, size_t count)
 {
 	int64_t ms = ipb_now_ms();
-	struct nft_elem *el;
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < PLAN_NSETS; i++)
-		for (el = g->add[i].v; el && el < g->add[i].v + g->add[i].n; el++)
-			el->timeout_ms = el->expires ? plan_timeout_ms(el->expires, ms) : 0;
+	for (i = 0; i < count; i++)
+		el[i].timeout_ms = el[i].expires ? plan_timeout_ms(el[i].expires, ms) : 0;
 }
 
 /* Maps a kernel error's tag back to the element: tags tag.. of one emitted chunk are
@@ -511,10 +576,12 @@ static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add
 	if (!count)
 		return;
 	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
-	if (add)
+	if (add) {
+		set_timeouts(v->v + offset, count);
 		be_batch_add_elems(g->n, v->v + offset, count, tg->next);
-	else
+	} else {
 		be_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
+	}
 	tg->next += count;
 }
 
@@ -565,7 +632,6 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 {
 	unsigned i;
 
-	set_timeouts(g);
 	build_head(g, create);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
@@ -633,14 +699,16 @@ static bool can_split(const struct engine *g, size_t limit)
 	return total > limit;
 }
 
-/* Emit the adds numbered [from, from + limit) in set order; returns how many. */
-static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t limit)
+/* Emit the adds numbered [from, from + limit) in set order; returns how many. sizes[i]
+ * is how many adds set i has (NULL: g->add[i].n). */
+static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t limit,
+			 const size_t *sizes)
 {
 	size_t pos = 0, done = 0, lo, cnt;
 	unsigned i;
 
 	for (i = 0; i < PLAN_NSETS && done < limit; i++) {
-		size_t n = g->add[i].n;
+		size_t n = sizes ? sizes[i] : g->add[i].n;
 
 		if (from < pos + n) {
 			lo = from > pos ? from - pos : 0;
@@ -700,8 +768,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 
 	build_head(g, create);
 	for (;;) {
-		set_timeouts(g); /* each transaction's timeouts count from its own sending */
-		n = emit_slice(g, &tg, from, limit);
+		n = emit_slice(g, &tg, from, limit, NULL);
 		if (!n && from)
 			break;
 		if (be_batch_commit(g->n, &bad, &e)) {
@@ -769,7 +836,7 @@ static int restore_missing_table(struct engine *g)
 	struct ipb_err e;
 	unsigned i;
 
-	if (journal_set_counts(g->j, g->c->now, counts, &e))
+	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		g->add[i].n = g->del[i].n = 0;
@@ -777,7 +844,7 @@ static int restore_missing_table(struct engine *g)
 			continue;
 		if (engine_restore_set(g, i, &e))
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-		total += counts[i];
+		total += g->add[i].n;
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
 	ipb_info(g->c, "%s is missing: %s it and %s the journal's %llu live ban%s",
@@ -787,18 +854,61 @@ static int restore_missing_table(struct engine *g)
 	return 0;
 }
 
-int engine_finish(struct engine *g)
+/* Send the whole change: in several transactions when it is a huge load, else in one.
+ * A refusal has been reported, and any part already applied taken back. */
+static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigned *ntx)
 {
-	bool create[PLAN_NSETS];
 	struct tags tg = { .n = 0 };
 	size_t bad_tag = SIZE_MAX, limit = tx_limit();
 	struct ipb_err e;
+
+	if (can_split(g, limit))
+		return commit_split(g, create, limit, ntx);
+	build_batch(g, create, &tg);
+	ipb_phase(g->c, "batch built");
+	*ntx = be_batch_size(g->n) > 0;
+	if (be_batch_commit(g->n, &bad_tag, &e)) {
+		report_kernel_error(g, &tg, bad_tag, &e);
+		return IPB_EXIT_SYSTEM;
+	}
+	return 0;
+}
+
+/* The kernel holds the change: record its generation and commit. */
+static int commit_journal(struct engine *g, unsigned ntx)
+{
+	struct ipb_err e;
+	int r;
+
+	if ((r = record_generation(g, ntx)))
+		return r;
+	if (journal_commit(g->j, &e)) {
+		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",
+			  e.msg);
+		return IPB_EXIT_SYSTEM;
+	}
+	g->began = false;
+	ipb_phase(g->c, "journal committed");
+	return 0;
+}
+
+static int stream_finish(struct engine *g);
+
+int engine_finish(struct engine *g)
+{
+	bool create[PLAN_NSETS];
 	unsigned ntx = 0;
 	int r;
 
+	if (g->stream) {
+		r = stream_finish(g);
+		goto out;
+	}
 	if (g->table_was_missing && !g->authoritative && (r = restore_missing_table(g)))
 		goto out;
 	if ((r = plan_structure(g, create)))
+		goto out;
+	if ((r = write_summary(g)))
 		goto out;
 	if (g->c->dry_run) {
 		journal_rollback(g->j);
@@ -806,30 +916,10 @@ int engine_finish(struct engine *g)
 		goto out;
 	}
 	ipb_phase(g->c, "journal written");
-	if (can_split(g, limit)) {
-		if ((r = commit_split(g, create, limit, &ntx)))
-			goto out;
-	} else {
-		build_batch(g, create, &tg);
-		ipb_phase(g->c, "batch built");
-		ntx = be_batch_size(g->n) > 0;
-		if (be_batch_commit(g->n, &bad_tag, &e)) {
-			report_kernel_error(g, &tg, bad_tag, &e);
-			r = IPB_EXIT_SYSTEM;
-			goto out;
-		}
-	}
+	if ((r = kernel_apply(g, create, &ntx)))
+		goto out;
 	ipb_phase(g->c, "kernel acked");
-	if ((r = record_generation(g, ntx)))
-		goto out;
-	if (journal_commit(g->j, &e)) {
-		ipb_error("%s; the kernel was changed but the journal was not: run 'ipbanset reconcile'",
-			  e.msg);
-		r = IPB_EXIT_SYSTEM;
-		goto out;
-	}
-	g->began = false;
-	ipb_phase(g->c, "journal committed");
+	r = commit_journal(g, ntx);
 out:
 	engine_abort(g);
 	return r;
@@ -858,4 +948,330 @@ void engine_report(const struct engine *g, const char *verb)
 	       c->dry_run ? "dry run (nothing changed): " : "", verb, (unsigned long long)g->added,
 	       (unsigned long long)g->removed, (unsigned long long)g->updated,
 	       (unsigned long long)g->unchanged);
+}
+
+/* ---- a first import: journal and kernel side by side ---- */
+
+/* Every target is new to the journal, and its set is one the journal has never held:
+ * no look-ups, no other source's rows to weigh. A missing table is fine only when the
+ * journal is empty, since then this command's bans are all it must restore. */
+static bool ban_new_applies(struct engine *g, const struct target_list *l)
+{
+	unsigned idx, last = PLAN_NSETS;
+	struct ipb_err e;
+	bool empty;
+	size_t i;
+
+	/* nftables only: the second thread sends its own transactions and takes a failure
+	 * back by deleting the table it created; the ipset backend's one swap-based batch
+	 * (engine_finish) is its bulk path */
+	if (!g->summarize || g->c->dry_run || !be_can_split(g->n))
+		return false;
+	if (!g->layout.table &&
+	    (journal_is_empty(g->j, &empty, &e) || !empty))
+		return false;
+	if (g->layout.table && !g->layout.chain)
+		return false;
+	for (i = 0; i < l->n; i++) {
+		idx = plan_set_index(l->v[i].family, l->v[i].plen);
+		if (idx != last && !set_is_empty(g, &l->v[i], IPB_NEVER, &e))
+			return false;
+		last = idx;
+	}
+	return true;
+}
+
+static const struct target *elem_row(void *arg, size_t i, int64_t *expires)
+{
+	const struct nft_elem *el = &((const struct elemvec *)arg)->v[i];
+
+	*expires = el->expires;
+	return &el->t;
+}
+
+/* In primary-key order: set by set, each sorted by network. */
+static int journal_write_new(struct engine *g, const char *source, const char *reason)
+{
+	struct ipb_err e;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->add[i].n && journal_insert_bans(g->j, source, g->c->now, reason, g->add[i].n,
+						       elem_row, &g->add[i], &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if ((r = write_summary(g)))
+		return r;
+	ipb_phase(g->c, "journal rows inserted");
+	/* the disk writes overlap the kernel's work too, not only the inserts */
+	if (journal_write_ahead(g->j, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	return 0;
+}
+
+struct kernel_job {
+	struct engine *g;
+	const bool *create;
+	unsigned ntx;
+	int r;
+};
+
+static void *kernel_job_run(void *arg)
+{
+	struct kernel_job *k = arg;
+
+	k->r = kernel_apply(k->g, k->create, &k->ntx);
+	if (!k->r)
+		ipb_phase(k->g->c, "kernel acked (second thread)");
+	return NULL;
+}
+
+/* The kernel thread owns g->n and reads the element vectors; this thread owns the
+ * journal. The journal still commits only after the kernel acked everything, and a
+ * journal error takes back what the kernel applied. */
+static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS], const char *source,
+			      const char *reason)
+{
+	struct kernel_job k = { .g = g, .create = create };
+	size_t total = 0;
+	pthread_t th;
+	bool threaded;
+	unsigned i;
+	int rj;
+
+	threaded = pthread_create(&th, NULL, kernel_job_run, &k) == 0;
+	if (!threaded)
+		kernel_job_run(&k);
+	rj = journal_write_new(g, source, reason);
+	ipb_phase(g->c, "journal written ahead");
+	if (threaded)
+		pthread_join(th, NULL);
+	if (k.r)
+		return k.r;
+	if (rj) {
+		for (i = 0; i < PLAN_NSETS; i++)
+			total += g->add[i].n;
+		undo_split(g, create, total);
+		return rj;
+	}
+	return commit_journal(g, k.ntx);
+}
+
+int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
+		   const char *reason, bool *done)
+{
+	bool create[PLAN_NSETS];
+	const char *comment;
+	unsigned i;
+	size_t k;
+	int r;
+
+	*done = false;
+	if (!ban_new_applies(g, l))
+		return 0;
+	*done = true;
+	comment = engine_comment(g, source, reason);
+	for (k = 0; k < l->n; k++)
+		queue(g, &g->add[plan_set_index(l->v[k].family, l->v[k].plen)], &l->v[k],
+		      ban_expiry(g->c), comment);
+	g->added = g->k_added = l->n;
+	g->authoritative |= !g->layout.table; /* the new table will hold exactly the journal */
+	for (i = 0; i < PLAN_NSETS; i++)
+		create[i] = g->touched[i] && !g->layout.set[i];
+	r = apply_side_by_side(g, create, source, reason);
+	engine_abort(g);
+	return r;
+}
+
+/* ---- a restore into a missing table: read and sent side by side ----
+ *
+ * The reader (this thread) appends to vectors sized in advance, so they never move, and
+ * publishes under the lock how far each set got; the sender takes a transaction's worth
+ * of published elements at a time. Only a missing table qualifies: every set is new, so
+ * the batch only adds and taking it back means deleting the table. */
+
+struct stream {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool create[PLAN_NSETS];
+	size_t pub_n[PLAN_NSETS]; /* published size of each add vector */
+	size_t ready;		  /* published elements, all sets */
+	size_t sent;		  /* elements the kernel committed */
+	size_t total;		  /* elements queued, this thread only */
+	bool done, failed;	  /* set by the reader */
+	int r;			  /* the sender's result */
+	unsigned ntx;
+};
+
+#define STREAM_PUBLISH 4096 /* elements between two publications */
+
+/* Every set's size, so that the sender numbers the elements as emit_slice does. */
+static void stream_publish(struct engine *g, bool done, bool failed)
+{
+	struct stream *st = g->stream;
+	unsigned i;
+
+	pthread_mutex_lock(&st->mu);
+	for (i = 0; i < PLAN_NSETS; i++)
+		st->pub_n[i] = g->add[i].n;
+	st->ready = st->total;
+	st->done |= done;
+	st->failed |= failed;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void stream_push(struct engine *g)
+{
+	if (++g->stream->total % STREAM_PUBLISH == 0)
+		stream_publish(g, false, false);
+}
+
+/* The sender's next slice: waits for a transaction's worth, or for the end. */
+static size_t stream_wait(struct stream *st, size_t from, size_t limit, size_t sizes[PLAN_NSETS],
+			  bool *done, bool *failed)
+{
+	size_t avail;
+
+	pthread_mutex_lock(&st->mu);
+	while (!st->done && st->ready - from < limit)
+		pthread_cond_wait(&st->cv, &st->mu);
+	avail = st->ready - from;
+	*done = st->done;
+	*failed = st->failed;
+	memcpy(sizes, st->pub_n, sizeof(st->pub_n));
+	pthread_mutex_unlock(&st->mu);
+	return avail < limit ? avail : limit;
+}
+
+static size_t sizes_total(const size_t sizes[PLAN_NSETS])
+{
+	size_t t = 0;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		t += sizes[i];
+	return t;
+}
+
+static void *stream_run(void *arg)
+{
+	struct engine *g = arg;
+	struct stream *st = g->stream;
+	size_t from = 0, n, want, limit = tx_limit(), bad = SIZE_MAX, sizes[PLAN_NSETS];
+	struct tags tg = { .n = 0 };
+	struct ipb_err e;
+	bool done, failed;
+
+	build_head(g, st->create);
+	for (;;) {
+		want = stream_wait(st, from, limit, sizes, &done, &failed);
+		if (failed)
+			break;
+		n = emit_slice(g, &tg, from, want, sizes);
+		if (!n && (from || !done)) {
+			if (done)
+				break;
+			continue;
+		}
+		if (be_batch_commit(g->n, &bad, &e)) {
+			report_kernel_error(g, &tg, bad, &e);
+			st->r = IPB_EXIT_SYSTEM;
+			return NULL; /* the reader's side takes back what was sent */
+		}
+		st->ntx++;
+		st->sent = from += n;
+		tg.n = 0;
+		if (done && from == sizes_total(sizes))
+			break;
+		be_batch_begin(g->n);
+	}
+	be_batch_abort(g->n);
+	return NULL;
+}
+
+void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
+{
+	struct stream *st;
+	uint64_t total = 0;
+	unsigned i;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		total += rows[i];
+	/* nftables only (several transactions, taken back by deleting the table): the ipset
+	 * backend restores its sets in one swap-based batch in engine_finish */
+	if (!be_can_split(g->n) || g->layout.table || g->c->dry_run || total <= tx_limit() ||
+	    total > SIZE_MAX / 2)
+		return;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	for (i = 0; i < PLAN_NSETS; i++) {
+		st->create[i] = rows[i] > 0;
+		if (rows[i] && ipb_grow(&g->add[i].v, &g->add[i].cap, (size_t)rows[i],
+					sizeof(*g->add[i].v)))
+			goto fail;
+	}
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	g->stream = st;
+	if (pthread_create(&st->thread, NULL, stream_run, g) == 0)
+		return;
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	g->stream = NULL;
+fail:
+	free(st);
+}
+
+/* Publish the end (every set's final size), wait for the sender. */
+static void stream_join(struct engine *g, bool failed)
+{
+	struct stream *st = g->stream;
+
+	stream_publish(g, true, failed);
+	pthread_join(st->thread, NULL);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+}
+
+/* The command failed, or the kernel did: delete the table this restore created. */
+static void stream_undo(struct engine *g, const struct stream *st)
+{
+	bool create[PLAN_NSETS] = { false };
+
+	if (st->ntx)
+		undo_split(g, create, st->sent);
+}
+
+static void stream_stop(struct engine *g)
+{
+	struct stream *st = g->stream;
+
+	stream_join(g, true);
+	g->stream = NULL;
+	stream_undo(g, st);
+	free(st);
+}
+
+static int stream_finish(struct engine *g)
+{
+	struct stream *st = g->stream;
+	unsigned i;
+	int r;
+
+	ipb_phase(g->c, "journal read");
+	stream_join(g, false);
+	g->stream = NULL;
+	if ((r = st->r)) {
+		stream_undo(g, st);
+	} else {
+		ipb_phase(g->c, "kernel acked");
+		for (i = 0; i < PLAN_NSETS; i++)
+			g->structure_changed |= st->create[i];
+		r = commit_journal(g, st->ntx);
+	}
+	free(st);
+	return r;
 }

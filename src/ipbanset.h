@@ -116,8 +116,17 @@ struct engine {
 	 * ban in it needs no look-up: targets are unique within a command) */
 	uint8_t set_rows[PLAN_NSETS];
 	char last_comment[NFT_COMMENT_MAX + 64];
+	char last_raw[NFT_COMMENT_MAX + 64]; /* "SOURCE: REASON" it was made from */
 	const char *last_comment_ptr;
+	/* A command on more than ENGINE_TARGET_EVENTS_MAX targets records one summary event
+	 * (kind summary_kind, unless NULL) instead of one event per target. */
+	bool summarize;
+	const char *summary_kind, *summary_source, *summary_extra;
+	size_t ntargets;
+	struct stream *stream; /* a restore into a missing table, sent while it is read */
 };
+
+#define ENGINE_TARGET_EVENTS_MAX 1000
 
 /* Open journal (create) and netlink, BEGIN IMMEDIATE, read the kernel layout.
  * Returns 0 or an exit status, having printed the error. */
@@ -128,10 +137,29 @@ void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, 
 void engine_elem_del(struct engine *g, const struct target *t);
 void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,
 			const char *source, const char *reason);
+/* Say how many targets the command has: above ENGINE_TARGET_EVENTS_MAX, per-target
+ * history events give way to one event of kind (NULL: the command writes its own) whose
+ * detail counts the changes, followed by extra (may be NULL). */
+void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const char *source,
+		      const char *extra);
+/* A big ban into prefix lengths the journal has never held (a first import): every target
+ * is a new ban and a new element, so the journal takes the rows in one bulk insert while
+ * another thread sends the kernel batches. Sets *done when it ran (then, as
+ * engine_finish, it released everything and returns the exit status); otherwise the
+ * caller goes target by target (always with the ipset backend, whose bulk path is the
+ * swap-based batch of engine_finish). Targets sorted and unique (read_targets). */
+int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
+		   const char *reason, bool *done);
 /* Build the batch (sets and rules created/removed as the journal now requires), send it,
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
 int engine_finish(struct engine *g);
+/* reconcile with the table missing: rows[] are the live rows per set (journal_set_rows).
+ * When the restore is big, a second thread creates the table and sends the elements in
+ * transactions while engine_restore_set still reads them; engine_finish waits for it
+ * before the journal commits, engine_abort takes back what it sent. nftables only: with
+ * the ipset backend it does nothing and engine_finish restores the sets in one batch. */
+void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS]);
 /* Queue every live journal element of set idx for adding (reconcile, a missing table). */
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);
 /* init: remember the hook, priority and verdict it applied, for later commands;

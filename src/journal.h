@@ -62,7 +62,8 @@ int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
  * (0: both), ordered by family, plen, net, source. */
 int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,
 		      journal_ban_cb cb, void *arg, struct ipb_err *e);
-/* Live rows of one source ordered by target_cmp order (fam, net, plen) for sync diffs. */
+/* Live rows of one source ordered by target_cmp order (fam, net, plen) for sync diffs;
+ * target, source and expiry only (created 0, reason NULL): one pass over the index. */
 int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
 			   journal_ban_cb cb, void *arg, struct ipb_err *e);
 /* The kernel elements one set must hold: for each distinct live target of (fam, plen),
@@ -73,6 +74,10 @@ int journal_set_elements(struct journal *j, unsigned family, unsigned plen, int6
 /* Number of distinct live targets per set (index plan_set_index). */
 int journal_set_counts(struct journal *j, int64_t now, uint64_t counts[PLAN_NSETS],
 		       struct ipb_err *e);
+/* Number of live rows per set: an upper bound on its distinct targets (a target that k
+ * sources ban counts k times), zero exactly when the set holds none; cheaper. */
+int journal_set_rows(struct journal *j, int64_t now, uint64_t rows[PLAN_NSETS],
+		     struct ipb_err *e);
 /* The next n live bans to expire (finite expiry), soonest first. */
 int journal_next_expiring(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb,
 			  void *arg, struct ipb_err *e);
@@ -84,11 +89,29 @@ int journal_sample(struct journal *j, int64_t now, unsigned n, journal_ban_cb cb
 int journal_put_ban(struct journal *j, const struct ban *b, struct ipb_err *e);
 int journal_del_ban(struct journal *j, const struct target *t, const char *source,
 		    struct ipb_err *e);
+/* Bulk insert of n new bans of one source, in the order row() gives them (primary-key
+ * order is fastest): row(arg, i, &expires) returns target i and sets its expiry. No row
+ * of (target, source) may exist yet; one that does is an error. */
+typedef const struct target *(*journal_row_fn)(void *arg, size_t i, int64_t *expires);
+int journal_insert_bans(struct journal *j, const char *source, int64_t created,
+			const char *reason, size_t n, journal_row_fn row, void *arg,
+			struct ipb_err *e);
+/* Write the open transaction's pages to the WAL and sync them, ahead of the commit
+ * (a big transaction, while the kernel is still busy). */
+int journal_write_ahead(struct journal *j, struct ipb_err *e);
+/* Does the journal hold no ban row at all (live or expired)? */
+int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e);
 
 /* Aggregates over live bans for status. */
 struct journal_source_count {
 	char name[IPB_NAME_MAX];
 	uint64_t count;
+};
+#define JOURNAL_NEXT_MAX 10
+struct journal_next {
+	struct target t;
+	char source[IPB_NAME_MAX];
+	int64_t expires;
 };
 struct journal_counts {
 	uint64_t total;
@@ -98,8 +121,15 @@ struct journal_counts {
 	size_t nsources;
 	uint64_t expired_rows; /* rows past their expiry awaiting gc */
 	uint64_t events;
+	/* the live bans that expire soonest (finite expiries), soonest first */
+	struct journal_next next[JOURNAL_NEXT_MAX];
+	unsigned nnext;
 };
+/* Every count in one pass over the source index, and the soonest to expire. */
 int journal_counts(struct journal *j, int64_t now, struct journal_counts *c, struct ipb_err *e);
+/* The bans of c->next in full (with reason and created), soonest first. */
+int journal_counts_next(struct journal *j, const struct journal_counts *c, journal_ban_cb cb,
+			void *arg, struct ipb_err *e);
 void journal_counts_free(struct journal_counts *c);
 /* Names of sources with live bans (for completions and list). */
 int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const char *), void *arg,

@@ -179,10 +179,23 @@ static void sift_down(struct target_list *l, size_t root, size_t n)
 	}
 }
 
+static bool sorted_unique(const struct target_list *l)
+{
+	size_t i;
+
+	for (i = 1; i < l->n; i++)
+		if (target_cmp(&l->v[i - 1], &l->v[i]) >= 0)
+			return false;
+	return true;
+}
+
 void plan_sort_unique(struct target_list *l)
 {
 	size_t i, k = 0;
 
+	/* block lists usually come sorted: one linear pass instead of a heapsort */
+	if (sorted_unique(l))
+		return;
 	for (i = l->n / 2; i-- > 0;)
 		sift_down(l, i, l->n);
 	for (i = l->n; i-- > 1;) {

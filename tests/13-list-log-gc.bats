@@ -86,3 +86,21 @@ file_setup() {
 	jq_ok '.changed == false'
 	assert_dropped 198.51.100.3
 }
+
+# Above 1000 targets a command leaves one event that counts what it did, not one each.
+@test "log: a ban of more than 1000 targets is one summary event; a small one, one per target" {
+	local i
+	for ((i = 0; i < 1500; i++)); do echo "100.64.$((i / 256)).$((i % 256))"; done >"$BATS_TEST_TMPDIR/big"
+	ibs_ok ban -s feed -r "list" -t 1h -f "$BATS_TEST_TMPDIR/big"
+	ibs_ok ban -s feed "$ATK_ADDR"
+	ibs_ok unban -s feed -f "$BATS_TEST_TMPDIR/big"
+	ibs_ok --json log
+	output=$(jq -c '[.[] | select(.kind != "init")]' <<<"$output")
+	jq_ok 'length == 3'
+	jq_ok '.[0].kind == "ban" and .[0].target == null and .[0].source == "feed" and .[0].reason == "list"'
+	jq_ok '.[0].detail | startswith("1500 targets: 1500 added, 0 removed, 0 updated, 0 unchanged; expires ")'
+	jq_ok --arg a "$ATK_ADDR" '.[1].kind == "ban" and .[1].target == $a'
+	jq_ok '.[2].kind == "unban" and .[2].target == null and (.[2].detail | startswith("1500 targets: 0 added, 1500 removed"))'
+	ibs_ok log
+	[[ "$output" == *"1500 targets: 1500 added"* ]]
+}

@@ -84,3 +84,34 @@ many_targets() {
 	assert_unchanged "$before"
 	assert_reachable "$ATK_ADDR"
 }
+
+# The journal has no /32 yet, so the load is a first import, sent by a second thread
+# while the journal is written: the refusal still undoes both.
+@test "a refusal during a first import (two threads) leaves journal and kernel unchanged" {
+	ibs_ok ban 203.0.113.0/24
+	ip netns exec "$SRV" nft -f - <<-EOF
+		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size 2500; }
+		add rule inet ipbanset filter ip saddr @v4_32 counter drop comment "v4_32"
+	EOF
+	local before
+	before=$(snapshot)
+	many_targets >"$BATS_TEST_TMPDIR/list.txt"
+	IPBANSET_BATCH_ELEMENTS=1000 run --separate-stderr ibs ban -f "$BATS_TEST_TMPDIR/list.txt"
+	assert_status 4
+	[[ "$stderr" == *"kernel refused 100.64."* ]] || fail "$stderr"
+	assert_unchanged "$before"
+	assert_reachable "$ATK_ADDR"
+	ibs_ok --json log
+	jq_ok 'all(.[]; .kind != "ban" or .target == "203.0.113.0/24")'
+}
+
+@test "a first import of 5001 addresses in one kernel transaction, then a second source" {
+	many_targets >"$BATS_TEST_TMPDIR/list.txt"
+	ibs_ok --json ban -s feed -f "$BATS_TEST_TMPDIR/list.txt"
+	jq_ok '.added == 5001 and .kernel.added == 5001'
+	assert_dropped "$ATK_ADDR"
+	ibs_ok --json ban -s other -t 2h -f "$BATS_TEST_TMPDIR/list.txt"
+	jq_ok '.added == 5001 and .kernel.retimed == 5001'
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .total == 10002 and .sources.feed == 5001'
+}

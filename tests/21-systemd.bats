@@ -1,13 +1,16 @@
 #!/usr/bin/env bats
 # The systemd units in packaging/systemd: they pass systemd-analyze verify without a
 # single message, enable into the right targets with no ordering cycle at boot, and the
-# commands they run put the bans back after the ruleset was flushed or reloaded.
-# Nothing is started: systemd-analyze and systemctl --root work on copies only.
+# commands they run put the bans back after the ruleset was flushed or reloaded; the
+# watch daemon's command, with the unit's capability bounding set, repairs a flush
+# within 2 s and ends with exit status 0 on SIGTERM.
+# Nothing is started by systemd: systemd-analyze and systemctl --root work on copies
+# only, and the commands run in the test's own namespaces.
 
 load helper
 
 SRC_UNITS="$BATS_TEST_DIRNAME/../packaging/systemd"
-UNITS="ipbanset-reconcile.service ipbanset-gc.service ipbanset-gc.timer"
+UNITS="ipbanset-reconcile.service ipbanset-watch.service ipbanset-gc.service ipbanset-gc.timer"
 
 file_setup() {
 	# what the Makefile puts in @SBINDIR@: here the directory of the binary under test
@@ -77,21 +80,44 @@ unit_dump() {
 		sed -n "/^\t-> Unit $2:/,/^\t-> Unit /p" | sed 's/ (origin-[^)]*)$//'
 }
 
-# unit_exec UNIT KEY: run the command line of KEY (ExecStart, ExecReload) of the unit
-# as shipped, in the server namespace, with the binary under test and the test's
-# journal and config as global options.
-unit_exec() {
+# unit_args UNIT KEY: the arguments of the command line of KEY (ExecStart, ExecReload)
+# of the unit as shipped, after the binary, in the array UNIT_ARGS.
+unit_args() {
 	local file="$SRC_UNITS/$1" key=$2 line
-	[ "$(grep -c "^$key=" "$file")" -eq 1 ] || fail "$1: expected exactly one $key="
+	[ "$(grep -c "^$key=" "$file")" -eq 1 ] || fail "$1: expected exactly one $key=" || return 1
 	line=$(sed -n "s/^$key=//p" "$file")
 	# no systemd specifiers or variables: the words are the command line as is
-	[[ $line != *[%\$\"\'\\]* ]] || fail "$1: $key= needs expansion this test does not do: $line"
-	line=${line##[-@:+!]}
+	[[ $line != *[%\$\"\'\\]* ]] ||
+		fail "$1: $key= needs expansion this test does not do: $line" || return 1
+	# @SBINDIR@ as the Makefile replaces it, then systemd's prefixes ("-", "@", ...)
+	line=${line//@SBINDIR@/$SBIN}
+	while [[ $line == [-@:+!]* ]]; do line=${line:1}; done
 	local -a words
 	read -ra words <<<"$line"
-	[ "${words[0]}" = "@SBINDIR@/ipbanset" ] || fail "$1: $key= runs ${words[0]}"
+	[ "${words[0]}" = "$SBIN/ipbanset" ] || fail "$1: $key= runs ${words[0]}" || return 1
+	UNIT_ARGS=("${words[@]:1}")
+}
+
+# unit_exec UNIT KEY: run the command line of KEY of the unit as shipped, in the server
+# namespace, with the binary under test and the test's journal and config as global
+# options.
+unit_exec() {
+	unit_args "$1" "$2" || return 1
 	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
-	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" "${words[@]:1}"
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" "${UNIT_ARGS[@]}"
+}
+
+# unit_bounding_set UNIT: the unit's CapabilityBoundingSet= as setpriv --bounding-set
+# wants it ("-all,+net_admin").
+unit_bounding_set() {
+	local caps c out=-all
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$SRC_UNITS/$1")
+	[ -n "$caps" ] || fail "$1 has no CapabilityBoundingSet=" || return 1
+	for c in $caps; do
+		c=${c,,}
+		out+=",+${c#cap_}"
+	done
+	echo "$out"
 }
 
 # ---------------------------------------------------------------- static checks
@@ -104,12 +130,14 @@ unit_exec() {
 	done
 	grep -q '^ExecStart=@SBINDIR@/ipbanset reconcile$' "$SRC_UNITS/ipbanset-reconcile.service"
 	grep -q '^ExecStart=@SBINDIR@/ipbanset gc$' "$SRC_UNITS/ipbanset-gc.service"
+	grep -q '^ExecStart=@SBINDIR@/ipbanset watch$' "$SRC_UNITS/ipbanset-watch.service"
 }
 
 @test "systemd-analyze verify: every unit loads without a single message" {
 	verify_clean "$U" $UNITS
 	# each one alone too (a timer is verified with its service loaded by name)
 	verify_clean "$U" ipbanset-reconcile.service
+	verify_clean "$U" ipbanset-watch.service
 	verify_clean "$U" ipbanset-gc.timer
 }
 
@@ -167,16 +195,60 @@ unit_exec() {
 	[ "$reload" = "$start" ] || fail "ExecReload: $reload"
 }
 
-@test "enabled: reconcile is wanted by multi-user.target and nftables.service, the timer by timers.target; no ordering cycle at boot" {
+@test "watch unit as systemd reads it: a restarting daemon after nftables.service, not tied to it" {
+	local d
+	d=$(unit_dump "$U" ipbanset-watch.service)
+	[ -n "$d" ] || fail "no unit dump from systemd-analyze"
+	local want
+	for want in 'After: nftables.service' 'After: ipbanset-reconcile.service' \
+		'After: basic.target' 'DefaultDependencies: yes' 'Type: exec' 'Restart: on-failure' \
+		'RestartSec: 5s' 'RemainAfterExit: no' 'KillSignal: SIGTERM' \
+		'CapabilityBoundingSet: cap_net_admin' 'PrivateNetwork: no' 'PrivateUsers: no' \
+		'ProtectSystem: strict' 'StateDirectory: ipbanset' 'StateDirectoryMode: 0700' \
+		'RequiresMountsFor: /var/lib/ipbanset' 'UMask: 0077'; do
+		grep -qxF "		$want" <<<"$d" || fail "watch unit lacks '$want'"
+	done
+	# It repairs a reload or stop of nftables.service by itself and must keep running
+	# when that unit stops or does not exist: no dependency on it but the ordering.
+	if grep -E '^		(Requires|Requisite|BindsTo|PartOf|Wants|ReloadPropagatedFrom|PropagatesReloadTo|PropagatesStopTo|StopPropagatedFrom): nftables' <<<"$d"; then
+		fail "watch unit must not be tied to nftables.service"
+	fi
+	# SIGHUP ends watch (exit 0): a reload would stop it
+	if grep -q -- '-> ExecReload:' <<<"$d"; then fail "watch unit has an ExecReload="; fi
+	local start
+	start=$(sed -n '/-> ExecStart:/{n;s/.*Command Line: //p}' <<<"$d")
+	[ "$start" = "$SBIN/ipbanset watch" ] || fail "ExecStart: $start"
+	# a crash loop gives up instead of restarting forever
+	grep -q '^StartLimitIntervalSec=' "$SRC_UNITS/ipbanset-watch.service"
+	grep -q '^StartLimitBurst=' "$SRC_UNITS/ipbanset-watch.service"
+}
+
+@test "watch unit has exactly the confinement of the reconcile unit" {
+	# every [Service] line of the reconcile unit but what makes it a oneshot
+	local r w
+	r=$(sed -n '/^\[Service\]/,/^\[/p' "$SRC_UNITS/ipbanset-reconcile.service" |
+		grep -E '^[A-Z][A-Za-z]*=' | grep -Ev '^(Type|RemainAfterExit|Exec[A-Za-z]*)=' | sort)
+	w=$(sed -n '/^\[Service\]/,/^\[/p' "$SRC_UNITS/ipbanset-watch.service" |
+		grep -E '^[A-Z][A-Za-z]*=' | grep -Ev '^(Type|Restart|RestartSec|Exec[A-Za-z]*)=' | sort)
+	[ "$(wc -l <<<"$r")" -ge 20 ] || fail "too few settings found: $r"
+	diff <(echo "$r") <(echo "$w") || fail "confinement differs (-reconcile +watch)"
+	grep -qx 'RestrictAddressFamilies=AF_NETLINK AF_UNIX' <<<"$w"
+	grep -qx 'CapabilityBoundingSet=CAP_NET_ADMIN' <<<"$w"
+}
+
+@test "enabled: reconcile is wanted by multi-user.target and nftables.service, watch by multi-user.target, the timer by timers.target; no ordering cycle at boot" {
 	local root="$WORK/root" sys u
 	sys="$root/usr/lib/systemd/system"
 	mkdir -p "$sys"
 	install_units "$sys"
-	run systemctl --root="$root" enable ipbanset-reconcile.service ipbanset-gc.timer nftables.service
+	run systemctl --root="$root" enable ipbanset-reconcile.service ipbanset-watch.service \
+		ipbanset-gc.timer nftables.service
 	assert_status 0
 	local etc="$root/etc/systemd/system"
 	[ -L "$etc/multi-user.target.wants/ipbanset-reconcile.service" ]
 	[ -L "$etc/nftables.service.wants/ipbanset-reconcile.service" ]
+	[ -L "$etc/multi-user.target.wants/ipbanset-watch.service" ]
+	[ ! -e "$etc/nftables.service.wants/ipbanset-watch.service" ]
 	[ -L "$etc/timers.target.wants/ipbanset-gc.timer" ]
 	[ -L "$etc/sysinit.target.wants/nftables.service" ]
 	run systemctl --root="$root" is-enabled ipbanset-gc.service
@@ -189,6 +261,8 @@ unit_exec() {
 		systemd-analyze verify --man=no multi-user.target 2>&1 >/dev/null)
 	grep -q 'Installed new job ipbanset-reconcile.service/start' <<<"$out" ||
 		fail "multi-user.target does not pull in ipbanset-reconcile.service"
+	grep -q 'Installed new job ipbanset-watch.service/start' <<<"$out" ||
+		fail "multi-user.target does not pull in ipbanset-watch.service"
 	grep -q 'Installed new job ipbanset-gc.timer/start' <<<"$out" ||
 		fail "multi-user.target does not pull in ipbanset-gc.timer"
 	grep -q 'Installed new job nftables.service/start' <<<"$out"
@@ -207,9 +281,9 @@ unit_exec() {
 	grep -q 'ordering cycle' <<<"$out" || fail "a deliberate cycle went unnoticed: $out"
 }
 
-@test "systemd-analyze security: exposure of both services at most 2.5" {
+@test "systemd-analyze security: exposure of every service at most 2.5" {
 	local u
-	for u in ipbanset-reconcile.service ipbanset-gc.service; do
+	for u in ipbanset-reconcile.service ipbanset-watch.service ipbanset-gc.service; do
 		run analyze "$U" security --offline=yes --threshold=25 --no-pager "$U/$u"
 		[ "$status" -eq 0 ] || fail "$u: $(tail -n1 <<<"$output")"
 	done
@@ -286,4 +360,60 @@ unit_exec() {
 	# nothing left to do the second time
 	run --separate-stderr unit_exec ipbanset-gc.service ExecStart
 	[[ $output == *"removed 0 expired bans"* ]] || fail "gc said: $output"
+}
+
+@test "ExecStart of ipbanset-watch.service, with only the unit's capabilities, drops the attacker again within 2 s of nft flush ruleset; SIGTERM ends it with 0" {
+	ibs_init
+	ibs_ok ban -t 1h "$ATK_ADDR"
+	ibs_ok ban -s f2b-sshd -t permanent "$ATK_ADDR6"
+	local before log="$WORK/watch.log" caps
+	before=$(kernel_elements)
+	caps=$(unit_bounding_set ipbanset-watch.service)
+	[ "$caps" = "-all,+net_admin" ] || fail "bounding set $caps"
+	unit_args ipbanset-watch.service ExecStart
+	[ "${UNIT_ARGS[*]}" = watch ]
+
+	# As systemd would run it: CapabilityBoundingSet= and NoNewPrivileges=.
+	# (ip netns exec and setpriv exec, so $! is the daemon itself.)
+	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
+	ip netns exec "$SRV" setpriv --bounding-set="$caps" --inh-caps=-all --no-new-privs \
+		$IPBANSET -d "$DB" -c "$CONF" "${UNIT_ARGS[@]}" >"$log" 2>&1 &
+	local pid=$!
+	BG_PIDS+=("$pid")
+	local _
+	for _ in $(seq 100); do
+		grep -q '^reconcile:' "$log" && break
+		sleep 0.05
+	done
+	grep -q '^reconcile:' "$log" || fail "watch did not start: $(cat "$log")"
+	# it really runs with CAP_NET_ADMIN (bit 12) and nothing else
+	grep -qx 'CapBnd:	0000000000001000' "/proc/$pid/status" || fail "$(grep Cap "/proc/$pid/status")"
+	grep -qx 'CapEff:	0000000000001000' "/proc/$pid/status" || fail "$(grep Cap "/proc/$pid/status")"
+	grep -qx 'NoNewPrivs:	1' "/proc/$pid/status"
+	assert_dropped "$ATK_ADDR"
+
+	ip netns exec "$SRV" nft flush ruleset
+	local end=$((SECONDS + 2)) dropped=
+	while [ "$SECONDS" -le "$end" ]; do
+		if ! ping_once "$ATK_ADDR"; then
+			dropped=1
+			break
+		fi
+	done
+	[ -n "$dropped" ] || fail "packets from $ATK_ADDR still get through 2 s after the flush; log: $(cat "$log")"
+	assert_dropped "$ATK_ADDR6"
+	assert_reachable 198.51.100.3
+	[ "$(kernel_elements)" = "$before" ]
+	grep -q 'changed by another program' "$log" || fail "log: $(cat "$log")"
+	kill -0 "$pid"
+
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "watch exited $rc on SIGTERM: $(cat "$log")"
+	grep -q 'watch: stopped' "$log"
+	# stopped, it repairs nothing: the bans stay out after another flush
+	ip netns exec "$SRV" nft flush ruleset
+	sleep 1
+	assert_reachable "$ATK_ADDR"
 }

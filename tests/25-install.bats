@@ -18,7 +18,7 @@ mk() {
 	make -s -C "$SRCDIR" -o ipbanset "$@"
 }
 
-UNITS="ipbanset-reconcile.service ipbanset-gc.service ipbanset-gc.timer"
+UNITS="ipbanset-reconcile.service ipbanset-watch.service ipbanset-gc.service ipbanset-gc.timer"
 
 # Where the files of each case must land.
 expect_usr() {
@@ -49,6 +49,7 @@ expected_files() {
 	echo "755 $SBINDIR/ipbanset ipbanset"
 	echo "755 $SBINDIR/ipbanset-import packaging/cron/ipbanset-import"
 	echo "644 $MANDIR/man8/ipbanset.8 man/ipbanset.8"
+	echo "644 $MANDIR/man8/ipbanset-import.8 man/ipbanset-import.8"
 	echo "644 $BASHCOMPDIR/ipbanset completions/ipbanset.bash"
 	echo "644 $ZSHCOMPDIR/_ipbanset completions/_ipbanset"
 	echo "644 $FISHCOMPDIR/ipbanset.fish completions/ipbanset.fish"
@@ -151,6 +152,7 @@ installed_ibs() {
 	[ ! -e "$ROOT/usr/local/sbin" ] && [ ! -e "$ROOT/usr/local/share/man" ] &&
 		[ ! -e "$ROOT/usr/local/lib" ]
 	grep -qx "ExecStart=/opt/ipbanset/bin/ipbanset reconcile" "$ROOT/etc/systemd/system/ipbanset-reconcile.service"
+	grep -qx "ExecStart=/opt/ipbanset/bin/ipbanset watch" "$ROOT/etc/systemd/system/ipbanset-watch.service"
 }
 
 @test "uninstall with the same variables removes every installed file" {

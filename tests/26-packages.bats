@@ -91,9 +91,11 @@ rpm_file() {
 
 # The files every package must hold (units where debhelper 13 on bookworm wants them).
 DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipbanset.8.gz
+/usr/share/man/man8/ipbanset-import.8.gz
 /usr/share/bash-completion/completions/ipbanset /usr/share/zsh/site-functions/_ipbanset
 /usr/share/fish/vendor_completions.d/ipbanset.fish /etc/fail2ban/action.d/ipbanset.conf
 /etc/ipbanset/ipbanset.conf /lib/systemd/system/ipbanset-reconcile.service
+/lib/systemd/system/ipbanset-watch.service
 /lib/systemd/system/ipbanset-gc.service /lib/systemd/system/ipbanset-gc.timer
 /usr/share/doc/ipbanset/examples/fail2ban/jail.d/ipbanset.conf
 /usr/share/doc/ipbanset/examples/cron.d/ipbanset-import"
@@ -113,12 +115,16 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	grep -qE '^test_plan: [0-9]+ passed, 0 failed' "$PKG/deb.log"
 }
 
-@test "deb: lintian reports no error, and the overrides are in force" {
+@test "deb: lintian reports no error, and the overrides are in force; every program has its manual page" {
 	build_ok deb
 	run lintian --tag-display-limit 0 "$DEB_DIR/ipbanset_${DEB_VERSION}_$(dpkg --print-architecture).changes"
 	echo "$output" >&2
+	[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || fail "lintian failed to run (exit $status)"
 	refute grep -q '^E:' <<<"$output"
 	refute grep -q 'non-standard-file-perm' <<<"$output"
+	refute grep -q 'systemd-service-file-refers-to-unusual-wantedby-target' <<<"$output"
+	refute grep -q 'no-manual-page' <<<"$output"
+	refute grep -q 'manpage-has' <<<"$output"
 }
 
 @test "deb: the binary is hardened, reports the package version, and the units name it" {
@@ -132,15 +138,27 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	[ "$output" = "ipbanset $UPSTREAM" ]
 	grep -qx 'ExecStart=/usr/sbin/ipbanset reconcile' "$x/lib/systemd/system/ipbanset-reconcile.service"
 	grep -qx 'ExecStart=/usr/sbin/ipbanset gc' "$x/lib/systemd/system/ipbanset-gc.service"
+	grep -qx 'ExecStart=/usr/sbin/ipbanset watch' "$x/lib/systemd/system/ipbanset-watch.service"
 	[ "$(stat -c %a "$x/etc/ipbanset/ipbanset.conf")" = 600 ]
-	# no maintainer script starts, restarts or stops a unit (--no-start, and
-	# --no-stop-on-upgrade, which would leave an enabled timer stopped)
+	# No maintainer script starts a unit, nor stops one for an upgrade (--no-start, and
+	# --no-stop-on-upgrade, which would leave an enabled timer stopped). The only unit
+	# actions: the watch daemon is try-restarted (restarted only if it runs) after an
+	# upgrade, and stopped when the package is removed.
 	dpkg-deb -e "$(deb_file)" "$x/DEBIAN.ctl"
-	local script
-	for script in preinst postinst prerm postrm; do
-		[ -f "$x/DEBIAN.ctl/$script" ] || continue
-		refute grep -Eq 'deb-systemd-invoke|invoke-rc.d|systemctl.*(start|stop)' "$x/DEBIAN.ctl/$script"
-	done
+	local script actions
+	actions=$(cd "$x/DEBIAN.ctl" && for script in preinst postinst prerm postrm; do
+		[ -f "$script" ] || continue
+		grep -E 'deb-systemd-invoke|invoke-rc.d|systemctl.*(start|stop|restart)' "$script" |
+			sed "s|^[[:space:]]*|$script: |"
+	done)
+	[ "$actions" = "postinst: deb-systemd-invoke try-restart 'ipbanset-watch.service' >/dev/null || true
+prerm: deb-systemd-invoke stop ipbanset-watch.service >/dev/null || true" ] ||
+		fail "unexpected unit actions in the maintainer scripts: $actions"
+	# ... the first only on an upgrade ($2, the old version, set), the second only on remove
+	grep -B3 'deb-systemd-invoke try-restart' "$x/DEBIAN.ctl/postinst" | grep -q 'if \[ -n "\$2" \]'
+	grep -B1 'deb-systemd-invoke stop' "$x/DEBIAN.ctl/prerm" | grep -q '\[ "\$1" = "remove" \]'
+	# every unit is known to deb-systemd-helper, so a purge forgets its state
+	grep -q "deb-systemd-helper purge.*'ipbanset-watch.service'" "$x/DEBIAN.ctl/postrm"
 	grep -q 'rm -rf /var/lib/ipbanset' "$x/DEBIAN.ctl/postrm"
 }
 
@@ -211,6 +229,7 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	run rpm -qlp "$rpm"
 	assert_status 0
 	for p in /usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipbanset.8 \
+		/usr/share/man/man8/ipbanset-import.8 /usr/lib/systemd/system/ipbanset-watch.service \
 		/usr/lib/systemd/system/ipbanset-reconcile.service /usr/lib/systemd/system/ipbanset-gc.service \
 		/usr/lib/systemd/system/ipbanset-gc.timer /etc/fail2ban/action.d/ipbanset.conf \
 		/etc/ipbanset/ipbanset.conf /usr/share/bash-completion/completions/ipbanset \
@@ -231,6 +250,7 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	assert_status 0
 	[ "$output" = "ipbanset $UPSTREAM" ]
 	grep -qx 'ExecStart=/usr/sbin/ipbanset reconcile' "$x/usr/lib/systemd/system/ipbanset-reconcile.service"
+	grep -qx 'ExecStart=/usr/sbin/ipbanset watch' "$x/usr/lib/systemd/system/ipbanset-watch.service"
 	# the build ran the unit tests (%check), and they passed
 	grep -qE '^test_plan: [0-9]+ passed, 0 failed' "$PKG/rpm.log"
 }

@@ -260,8 +260,71 @@ static void test_bans(void)
 	/* target_cmp order: family, address, plen */
 	memset(&rs, 0, sizeof(rs));
 	CHECK_INT(journal_bans_of_source(j, NOW, "b", collect, &rs, &e), 0);
-	CHECK_STR(rs.text, "10.0.0.0/8 b -1 -|10.0.0.0/16 b 50 n16|10.0.0.1 b 300 y|"
-			   "10.1.0.0/16 b 500 wide");
+	CHECK_STR(rs.text, "10.0.0.0/8 b -1 -|10.0.0.0/16 b 50 -|10.0.0.1 b 300 -|"
+			   "10.1.0.0/16 b 500 -");
+	journal_close(j);
+}
+
+/* journal_insert_bans: 64-row statements plus single-row ones for the tail; every row
+ * lands with its own expiry and the shared source, created and reason. */
+struct bulk {
+	struct target t[200];
+	int64_t expires[200];
+};
+
+static const struct target *bulk_row(void *arg, size_t i, int64_t *expires)
+{
+	struct bulk *b = arg;
+
+	*expires = b->expires[i];
+	return &b->t[i];
+}
+
+static int bulk_check_cb(void *arg, const struct ban *b)
+{
+	struct bulk *want = arg;
+	unsigned i = b->t.addr[2] * 256u + b->t.addr[3];
+
+	return i < 200 && b->expires == want->expires[i] && b->created == NOW - 7 &&
+	       !strcmp(b->source, "feed") && b->reason && !strcmp(b->reason, "list") ? 0 : 1;
+}
+
+static void test_insert_bulk(void)
+{
+	struct journal *j = open_ok(path_in("bulk.db"), true, false);
+	static struct bulk b;
+	struct ipb_err e;
+	struct rows rs = { "", 0 };
+	bool empty;
+	char buf[32];
+	size_t i, n = 64 * 2 + 5;
+
+	CHECK_INT(journal_is_empty(j, &empty, &e), 0);
+	CHECK(empty);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "10.9.%zu.%zu", i / 256, i % 256);
+		b.t[i] = tgt(buf);
+		b.expires[i] = i % 7 ? NOW + 100 + (int64_t)i : IPB_NEVER;
+	}
+	CHECK_INT(journal_begin(j, &e), 0);
+	CHECK_INT(journal_insert_bans(j, "feed", NOW - 7, "list", n, bulk_row, &b, &e), 0);
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK_INT(journal_is_empty(j, &empty, &e), 0);
+	CHECK(!empty);
+	CHECK_INT(journal_bans_live(j, NOW, "feed", 4, bulk_check_cb, &b, &e), 0);
+	CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+	CHECK_INT(rs.n, n);
+	/* fewer rows than one statement holds: only the single-row statement */
+	CHECK_INT(journal_begin(j, &e), 0);
+	b.t[0] = tgt("10.8.0.1"), b.t[1] = tgt("10.8.0.2");
+	CHECK_INT(journal_insert_bans(j, "feed", NOW - 7, NULL, 2, bulk_row, &b, &e), 0);
+	/* a row that exists already is an error, and the transaction rolls back */
+	b.t[0] = tgt("10.9.0.3");
+	CHECK(journal_insert_bans(j, "feed", NOW - 7, NULL, 1, bulk_row, &b, &e) < 0);
+	journal_rollback(j);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+	CHECK_INT(rs.n, n);
 	journal_close(j);
 }
 
@@ -314,12 +377,28 @@ static void test_sets(void)
 	CHECK_INT(journal_set_elements(j, 6, 128, NOW, collect, &rs, &e), 0);
 	CHECK_STR(rs.text, "");
 	CHECK_INT(journal_set_elements(j, 4, 32, NOW, stop_at_two, &n, &e), 7);
+	/* a tie goes to the first source in key order; a later, longer ban without a reason
+	 * gives the element no reason */
+	CHECK_INT(journal_begin(j, &e), 0);
+	CHECK_INT(put(j, "10.0.0.3", "a", NOW + 400, "r1"), 0);
+	CHECK_INT(put(j, "10.0.0.3", "b", NOW + 400, "r2"), 0);
+	CHECK_INT(put(j, "10.0.0.4", "a", NOW + 10, "a long reason that must not leak"), 0);
+	CHECK_INT(put(j, "10.0.0.4", "b", NOW + 20, NULL), 0);
+	memset(&rs, 0, sizeof(rs));
+	CHECK_INT(journal_set_elements(j, 4, 32, NOW, collect, &rs, &e), 0);
+	CHECK_STR(rs.text, "10.0.0.1 b 300 y|10.0.0.2 a 200 -|10.0.0.3 a 400 r1|10.0.0.4 b 20 -");
+	journal_rollback(j);
 
 	CHECK_INT(journal_set_counts(j, NOW, counts, &e), 0);
 	CHECK_INT(counts[plan_set_index(4, 32)], 2);
 	CHECK_INT(counts[plan_set_index(4, 16)], 2);
 	CHECK_INT(counts[plan_set_index(4, 8)], 1);
 	CHECK_INT(counts[plan_set_index(6, 48)], 1);
+	CHECK_INT(counts[plan_set_index(6, 128)], 0);
+	/* live rows: 10.0.0.1 is banned by two sources */
+	CHECK_INT(journal_set_rows(j, NOW, counts, &e), 0);
+	CHECK_INT(counts[plan_set_index(4, 32)], 3);
+	CHECK_INT(counts[plan_set_index(4, 8)], 1);
 	CHECK_INT(counts[plan_set_index(6, 128)], 0);
 
 	memset(&rs, 0, sizeof(rs));
@@ -384,6 +463,13 @@ static void test_counts(void)
 		CHECK_STR(c.sources[2].name, "s3");
 		CHECK_INT(c.sources[2].count, 1);
 	}
+	/* the soonest to expire, in full: finite and live only */
+	CHECK_INT(c.nnext, 7);
+	CHECK_INT(journal_counts_next(j, &c, collect, &rs, &e), 0);
+	CHECK_STR(rs.text, "198.51.100.10 s1 1 -|192.0.2.1 s1 60 -|192.0.2.2 s1 61 -|"
+			   "192.0.2.3 s1 3600 -|192.0.2.0/24 s2 3601 -|2001:db8::1 s2 86400 -|"
+			   "2001:db8::/64 s2 86401 -");
+	memset(&rs, 0, sizeof(rs));
 	journal_counts_free(&c);
 	CHECK(c.sources == NULL);
 
@@ -800,6 +886,7 @@ int main(int argc, char **argv)
 	test_reopen();
 	test_version_and_damage();
 	test_bans();
+	test_insert_bulk();
 	test_reentrant();
 	test_sets();
 	test_counts();

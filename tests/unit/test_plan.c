@@ -483,6 +483,39 @@ static void test_sort_unique(void)
 	CHECK_INT(bad, 0);
 }
 
+/* Sorted input takes the linear check and stays as it is; a duplicate in otherwise
+ * sorted input still goes through the sort that drops it. */
+static void test_sort_presorted(void)
+{
+	struct target_list l = { 0 };
+	struct target t;
+	size_t i;
+
+	for (i = 0; i < 300; i++) {
+		t = random_target(false);
+		target_list_push(&l, &t, (uint32_t)(i + 1));
+	}
+	plan_sort_unique(&l);
+	for (i = 1; i < l.n && target_cmp(&l.v[i - 1], &l.v[i]) < 0; i++)
+		;
+	CHECK_INT(i, l.n);
+	for (i = 0; i < l.n; i++)
+		l.line[i] = (uint32_t)(1000 + i);
+	plan_sort_unique(&l); /* already sorted: nothing moves */
+	for (i = 0; i < l.n && l.line[i] == 1000 + i; i++)
+		;
+	CHECK_INT(i, l.n);
+	if (l.n > 10) {
+		size_t n = l.n;
+
+		l.v[5] = l.v[4]; /* sorted, but not unique */
+		plan_sort_unique(&l);
+		CHECK_INT(l.n, n - 1);
+		CHECK_INT(l.line[4], 1004);
+	}
+	target_list_free(&l);
+}
+
 int main(void)
 {
 	unit_seed();
@@ -495,5 +528,6 @@ int main(void)
 	test_property();
 	test_diff();
 	test_sort_unique();
+	test_sort_presorted();
 	return unit_done("test_plan");
 }
