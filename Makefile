@@ -38,9 +38,11 @@ ipbanset: $(OBJ)
 src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# Unit tests need no root: the pure modules, plus the journal on a temporary file.
-tests/unit/test_%: tests/unit/test_%.c $(PURE_SRC) src/journal.c tests/unit/unit.h
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(PURE_SRC) src/journal.c $(LIBS)
+# Unit tests need no root: the pure modules, plus the journal on a temporary file and
+# the journal-against-kernel diff fed by hand.
+UNIT_SRC := $(PURE_SRC) src/journal.c src/setcmp.c
+tests/unit/test_%: tests/unit/test_%.c $(UNIT_SRC) tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(UNIT_SRC) $(LIBS)
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

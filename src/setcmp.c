@@ -30,7 +30,8 @@ int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64
 	return journal_set_elements(j, plan_set_family(idx), plan_set_plen(idx), now, jelem_cb, s, e);
 }
 
-static int kelem_cb(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
+int setcmp_kernel_elem(void *arg, const struct target *t, uint64_t remaining_ms,
+		       const char *comment)
 {
 	struct setcmp *s = arg;
 
@@ -66,20 +67,32 @@ static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, u
 	return llabs(expires * 1000 - kernel_ms) <= slack_ms;
 }
 
-int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
-		   struct ipb_err *e)
+/* Drops repeats from the sorted kernel elements. A set dump is a walk of the kernel's
+ * hash table, restarted for each part of the dump; while the table is resized (it grows
+ * in the background for a while after a big insert) the walk can return an element
+ * twice. A repeat taken as unexpected would be deleted: a live ban, or an error. */
+static size_t kelem_unique(struct kelem *k, size_t n)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++)
+		if (!out || target_cmp(&k[out - 1].t, &k[i].t))
+			k[out++] = k[i];
+	return out;
+}
+
+int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e)
 {
 	size_t a = 0, b = 0;
-	int r, c;
+	int c;
 
-	r = be_dump_set(n, plan_set_family(idx), plan_set_plen(idx), kelem_cb, s, e);
-	if (r)
-		return r;
 	/* what expired while the dump ran is not missing */
 	if (ipb_now_ms() > now_ms)
 		now_ms = ipb_now_ms();
-	if (s->nk)
+	if (s->nk) {
 		qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
+		s->nk = kelem_unique(s->k, s->nk);
+	}
 	s->missing = malloc((s->nj + 1) * sizeof(size_t));
 	s->retime = malloc((s->nj + 1) * sizeof(size_t));
 	s->unexpected = malloc((s->nk + 1) * sizeof(size_t));
@@ -96,7 +109,7 @@ int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t no
 			s->unexpected[s->nunexpected++] = b++;
 		} else {
 			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms, now_ms,
-					    be_max_timeout_ms(n),
+					    max_ms,
 					    s->retime_slack_ms ? s->retime_slack_ms : SETCMP_SLACK_MS))
 				s->retime[s->nretime++] = a;
 			a++, b++;

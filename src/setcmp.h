@@ -39,7 +39,13 @@ struct setcmp {
 /* Load the journal's elements for set idx (always). */
 int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
 			struct ipb_err *e);
-/* Dump the kernel set and compare (fills the result arrays). */
+/* Collects one kernel element (a be_dump_set callback). */
+int setcmp_kernel_elem(void *arg, const struct target *t, uint64_t remaining_ms,
+		       const char *comment);
+/* Compare the journal's elements with the kernel's collected ones (fills the results). */
+/* max_ms: the longest timeout the kernel holds (0 = no limit). */
+int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e);
+/* Dump the kernel set and compare (in status.c: the one part that needs the kernel). */
 int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
 		   struct ipb_err *e);
 void setcmp_free(struct setcmp *s);

@@ -39,6 +39,14 @@ static int sample_cb(void *arg, const struct ban *b)
 	return 0;
 }
 
+int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
+		   struct ipb_err *e)
+{
+	int r = be_dump_set(n, plan_set_family(idx), plan_set_plen(idx), setcmp_kernel_elem, s, e);
+
+	return r ? r : setcmp_diff(s, now_ms, be_max_timeout_ms(n), e);
+}
+
 static int check_small_set(struct kcheck *k, struct journal *j, struct backend *n, unsigned idx,
 			   const struct ctx *c, struct ipb_err *e)
 {

@@ -100,14 +100,7 @@ EOF
 	[ -x "$py" ] || py=python3
 	ip netns exec "$SRV" "$py" "$WORK/httpd.py" "$HTTP_PORT" "$WORK/www" </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS+=($!)
-	local _
-	for _ in $(seq 50); do
-		if ip netns exec "$SRV" ss -Hltn "sport = :$HTTP_PORT" | grep -q LISTEN; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "HTTP server did not start"
+	wait_listening "$HTTP_PORT" || fail "HTTP server did not start"
 }
 
 @test "a first import bans the list: packets drop, the kernel has the elements, the source owns them" {

@@ -426,6 +426,11 @@ tcp_listen() {
 	if [ "${2:-}" = 6 ]; then fam=-6; fi
 	ip netns exec "$SRV" nc "$fam" -l -k "$1" </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS+=($!)
+	wait_listening "$1" || fail "listener on port $1 did not start"
+}
+
+# wait_listening PORT: a TCP socket in the server namespace listens on PORT within 5 s.
+wait_listening() {
 	local _
 	for _ in $(seq 50); do
 		if ip netns exec "$SRV" ss -Hltn "sport = :$1" | grep -q LISTEN; then
@@ -433,7 +438,7 @@ tcp_listen() {
 		fi
 		sleep 0.1
 	done
-	fail "listener on port $1 did not start"
+	return 1
 }
 
 # can_connect SRC PORT [WAIT]: TCP connect from the attacker (source SRC) to the server.
