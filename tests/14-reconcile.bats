@@ -136,15 +136,21 @@ file_setup() {
 	echo "$ATK_ADDR" >>"$BATS_TEST_TMPDIR/big"
 	ibs_ok ban -s feed -t 1h -f "$BATS_TEST_TMPDIR/big"
 	ibs_ok ban -s other -t 2h "$ATK_ADDR" 203.0.113.0/24 "$ATK_ADDR6"
-	ip netns exec "$SRV" nft flush ruleset
+	kernel_wipe
 	IPBANSET_BATCH_ELEMENTS=1000 run --separate-stderr ibs -v --json reconcile
 	assert_status 0
-	[[ "$stderr" == *"journal read"* ]] || fail "not streamed: $stderr"
-	jq_ok '.restored == 5003 and .sets_created == 3 and .table_created == true'
+	# ipset has no multi-element transactions to stream: it fills each set, then swaps
+	if ! is_ipset; then
+		[[ "$stderr" == *"journal read"* ]] || fail "not streamed: $stderr"
+	fi
+	jq_ok '.restored == 5003 and .sets_created == 3'
+	is_ipset || jq_ok '.table_created == true'
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .kernel.retime == 0 and .total == 5004'
-	[[ "$(jq -r .kernel.method <<<"$output")" == *dump* ]]
 	assert_dropped "$ATK_ADDR"
+	assert_dropped 203.0.113.9
+	is_ipset && return
+	[[ "$(jq -r .kernel.method <<<"$output")" == *dump* ]]
 	ibs_ok status --json
 	[[ "$(jq -r .kernel.method <<<"$output")" == *generation* ]]
 }
@@ -153,7 +159,7 @@ file_setup() {
 	local i
 	for ((i = 0; i < 3000; i++)); do echo "100.64.$((i / 256)).$((i % 256))"; done >"$BATS_TEST_TMPDIR/big"
 	ibs_ok ban -t 1h -f "$BATS_TEST_TMPDIR/big"
-	ip netns exec "$SRV" nft delete table inet ipbanset
+	kernel_delete_table
 	IPBANSET_BATCH_ELEMENTS=500 ibs_ok --json init
 	jq_ok '.restored == 3000'
 	ibs_ok status --verify --json
