@@ -21,8 +21,8 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl sqlite3) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl sqlite3) -pthread
+	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl libipset sqlite3) $(CFLAGS)
+LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl libipset sqlite3) -pthread
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c
@@ -50,6 +50,13 @@ unit: $(UNIT_TESTS)
 # Root: the bats suite builds its own network namespaces; it never touches the host's ruleset.
 check: deps ipbanset $(UNIT_TESTS)
 	./tests/run-all.sh
+
+# The core files and those that concern every backend, against the ipset backend
+# (tests/33-ipset.bats, about ipset alone, runs in `make check`).
+IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
+	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats
+check-ipset: deps ipbanset $(UNIT_TESTS)
+	IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
 
 # The whole suite again under AddressSanitizer + UBSan.
 asan:
@@ -148,5 +155,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check asan torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-ipset asan torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)

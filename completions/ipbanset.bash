@@ -15,11 +15,11 @@ _ipbanset_live()
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		case $w in
-		-c | --config | -d | --db | -T | --table)
+		-c | --config | -d | --db | -T | --table | -B | --backend)
 			((i + 1 < cword)) && args+=("$w" "$(_ipbanset_dequote "${words[i + 1]}")")
 			((i++))
 			;;
-		--config=* | --db=* | --table=*)
+		--config=* | --db=* | --table=* | --backend=*)
 			args+=("${w%%=*}=$(_ipbanset_dequote "${w#*=}")")
 			;;
 		esac
@@ -100,7 +100,7 @@ _ipbanset()
 	fi
 
 	local commands='init ban unban sync flush query list status reconcile log gc teardown recover watch'
-	local global_opts='-c --config -d --db -T --table -N --netns -j --json
+	local global_opts='-c --config -d --db -T --table -B --backend -N --netns -j --json
 		-n --dry-run -q --quiet -v --verbose -h --help -V --version'
 	local durations='60 10m 1h 1d 1w 2d permanent'
 
@@ -109,7 +109,7 @@ _ipbanset()
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		case $w in
-		-c | --config | -d | --db | -T | --table | -N | --netns | -t | --timeout | \
+		-c | --config | -d | --db | -T | --table | -B | --backend | -N | --netns | -t | --timeout | \
 			-s | --source | -r | --reason | -f | --file | --hook | --priority | \
 			--verdict | --format | --family | --since | --jitter | --max-removals | --interval)
 			((i++))
@@ -169,6 +169,10 @@ _ipbanset()
 		_ipbanset_words 'drop reject'
 		return
 		;;
+	-B | --backend)
+		_ipbanset_words 'nftables ipset'
+		return
+		;;
 	--format)
 		_ipbanset_words 'text json prometheus'
 		return
@@ -181,7 +185,7 @@ _ipbanset()
 
 	local cmd_opts=
 	case $cmd in
-	init) cmd_opts='--hook --priority --verdict' ;;
+	init) cmd_opts='--hook --priority --verdict --print-rules' ;;
 	ban) cmd_opts='-t --timeout --jitter -s --source -r --reason --replace --force -f --file' ;;
 	unban) cmd_opts='-s --source --all-sources -f --file' ;;
 	sync) cmd_opts='-s --source -t --timeout --jitter --max-removals -r --reason --force -f --file' ;;

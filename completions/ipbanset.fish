@@ -38,7 +38,8 @@ complete -c ipbanset -f
 # Global options, before or after the command.
 complete -c ipbanset -s c -l config -r -F -d 'Configuration file'
 complete -c ipbanset -s d -l db -r -F -d 'Ban journal (SQLite database)'
-complete -c ipbanset -s T -l table -x -d 'nftables table (family inet) to use'
+complete -c ipbanset -s T -l table -x -d 'nftables table (family inet), or ipset set name prefix'
+complete -c ipbanset -s B -l backend -x -a 'nftables ipset' -d 'Kernel backend'
 complete -c ipbanset -s N -l netns -x -a '(__ipbanset_netns)' -d 'Work in network namespace NAME (/run/netns/NAME)'
 complete -c ipbanset -s j -l json -d 'Print one JSON document on standard output'
 complete -c ipbanset -s n -l dry-run -d 'Print what would change; change nothing'
@@ -68,6 +69,7 @@ complete -c ipbanset -n $nocmd -a watch -d 'Daemon: restore bans that others rem
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l hook -x -a 'input prerouting' -d 'Netfilter hook'
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l priority -x -d 'Chain priority (-1000..1000)'
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l verdict -x -a 'drop reject' -d 'Verdict for banned sources'
+complete -c ipbanset -n '__fish_seen_subcommand_from init' -l print-rules -d 'Print the iptables rules for the ipset backend'
 
 # ban, unban, sync, flush, list, log: options shared by several commands
 set -l durations '60 10m 1h 1d 1w 2d permanent'

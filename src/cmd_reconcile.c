@@ -14,7 +14,7 @@ struct rec_stats {
 /* Small set: dump, compare, and fix only what differs. */
 static int repair_by_diff(struct engine *g, unsigned idx, struct rec_stats *st, struct ipb_err *e)
 {
-	struct setcmp s = { 0 };
+	struct setcmp s = { .retime_slack_ms = be_coarse_timeouts(g->n) ? SETCMP_SLACK_MS / 2 : 0 };
 	const struct jelem *el;
 	size_t i;
 	int r;
@@ -59,15 +59,18 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 		size_t queued = g->add[idx].n;
 
 		g->touched[idx] = counts[idx] || present || g->layout.rule[idx];
-		if (!counts[idx]) {
+		if (!counts[idx] && be_drops_empty_sets(g->n)) {
 			st->sets_removed += present;
 			continue;
 		}
+		if (!counts[idx] && !present)
+			continue;
 		if (!present) {
 			r = engine_restore_set(g, idx, &e);
 			st->restored += g->add[idx].n - queued;
 			st->sets_created++;
-		} else if (counts[idx] <= SETCMP_DUMP_LIMIT) {
+		} else if (counts[idx] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(g->n)) {
+			/* ipset lists a set in linear time, and its sets hold every length */
 			r = repair_by_diff(g, idx, st, &e);
 		} else {
 			/* A large set is rewritten inside the batch: atomic, never unenforced. */
@@ -108,8 +111,10 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 	if (st->sets_rewritten)
 		printf(", rewrote %llu large set%s", (unsigned long long)st->sets_rewritten,
 		       st->sets_rewritten > 1 ? "s" : "");
+	char what[IPB_NAME_MAX + 32];
+
 	if (g->table_was_missing)
-		printf(" (table inet %s %s)", c->cfg.table,
+		printf(" (%s %s)", be_objects(&c->cfg, what, sizeof(what)),
 		       c->dry_run ? "is missing and would be created" : "was missing and was created");
 	putchar('\n');
 }
@@ -128,6 +133,8 @@ static void warn_chain_mismatch(struct engine *g)
 {
 	uint32_t hook = g->c->cfg.hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
 
+	if (!be_has_chain(g->n))
+		return;
 	if (g->layout.chain &&
 	    (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority))
 		ipb_info(g->c, "warning: chain %s differs from the configured hook/priority; "
@@ -165,7 +172,7 @@ static void plan_chain_fix(struct engine *g)
 	bool reject = g->c->cfg.verdict == IPB_VERDICT_REJECT;
 	unsigned i;
 
-	if (!g->layout.table || !g->layout.chain)
+	if (!g->layout.table || !g->layout.chain || !be_has_chain(g->n))
 		return;
 	if (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority) {
 		/* a base chain's hook cannot change in place: recreate it with its rules */
@@ -193,6 +200,8 @@ int cmd_init(struct ctx *c)
 	bool created, settings_changed = false;
 	int r;
 
+	if (c->print_rules)
+		return cmd_print_rules(c);
 	if ((r = engine_start(&g, c)))
 		return r;
 	created = !g.layout.table || !g.layout.chain;
@@ -229,9 +238,9 @@ int cmd_teardown(struct ctx *c)
 		struct ipb_err e;
 		size_t bad;
 
-		nft_batch_begin(g.n);
-		nft_batch_del_table(g.n);
-		if (nft_batch_commit(g.n, &bad, &e)) {
+		be_batch_begin(g.n);
+		be_batch_del_table(g.n);
+		if (be_batch_commit(g.n, &bad, &e)) {
 			ipb_error("teardown: %s", e.msg);
 			engine_abort(&g);
 			return IPB_EXIT_SYSTEM;
@@ -259,6 +268,7 @@ int cmd_teardown(struct ctx *c)
 
 int cmd_gc(struct ctx *c)
 {
+	struct rec_stats st = { 0 };
 	uint64_t bans = 0, events = 0;
 	struct ipb_err e;
 	struct engine g;
@@ -276,6 +286,12 @@ int cmd_gc(struct ctx *c)
 	}
 	for (i = 0; i < PLAN_NSETS; i++)
 		g.touched[i] = g.layout.set[i];
+	/* ipset: bans beyond the kernel's longest timeout get it once within reach, and what
+	 * outlived its ban goes (see ipset.h); the daily gc timer does this */
+	if (!be_drops_empty_sets(g.n) && g.layout.table && (r = reconcile_plan(&g, &st))) {
+		engine_abort(&g);
+		return r;
+	}
 	if ((r = engine_finish(&g)))
 		return r;
 	if (c->json)

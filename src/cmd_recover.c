@@ -54,7 +54,8 @@ static int recover_elem(void *arg, const struct target *t, uint64_t remaining_ms
 }
 
 /* The chain's hook, priority and verdict become the journal's applied settings. */
-static int recover_settings(struct journal *j, const struct nft_layout *l, struct ipb_err *e)
+static int recover_settings(struct journal *j, const struct nft_layout *l, bool has_chain,
+			    struct ipb_err *e)
 {
 	bool reject = false;
 	unsigned i;
@@ -62,18 +63,18 @@ static int recover_settings(struct journal *j, const struct nft_layout *l, struc
 
 	for (i = 0; i < PLAN_NSETS; i++)
 		reject |= l->rule[i] && l->rule_reject[i];
-	if (!l->chain)
-		return 0;
+	if (!l->chain || !has_chain)
+		return 0; /* ipset: the host's iptables rules hold the hook and verdict */
 	if ((r = journal_meta_set(j, "hook", l->chain_hook != NF_INET_LOCAL_IN, e)) ||
 	    (r = journal_meta_set(j, "priority", l->chain_priority, e)))
 		return r;
 	return journal_meta_set(j, "verdict", reject, e);
 }
 
-static int recover_fill(struct ctx *c, struct nft *n, const struct nft_layout *l, const char *path,
+static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layout *l, const char *path,
 			struct recovered *rc, struct ipb_err *e)
 {
-	char detail[128];
+	char detail[128], what[IPB_NAME_MAX + 32];
 	unsigned i;
 	int r;
 
@@ -83,11 +84,11 @@ static int recover_fill(struct ctx *c, struct nft *n, const struct nft_layout *l
 	rc->e = e;
 	for (i = 0; i < PLAN_NSETS && !r; i++)
 		if (l->set[i])
-			r = nft_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
+			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
 	if (!r)
-		r = recover_settings(rc->j, l, e);
-	snprintf(detail, sizeof(detail), "%llu bans rebuilt from table inet %s",
-		 (unsigned long long)rc->bans, c->cfg.table);
+		r = recover_settings(rc->j, l, be_has_chain(n), e);
+	snprintf(detail, sizeof(detail), "%llu bans rebuilt from %s", (unsigned long long)rc->bans,
+		 be_objects(&c->cfg, what, sizeof(what)));
 	if (!r) {
 		struct event ev = { .time = c->now, .kind = "recover", .detail = detail };
 
@@ -151,8 +152,9 @@ int cmd_recover(struct ctx *c)
 {
 	struct recovered rc = { 0 };
 	char tmp[RECOVER_PATH_MAX], kept[RECOVER_PATH_MAX], side[RECOVER_PATH_MAX + 8];
+	char what[IPB_NAME_MAX + 32];
 	struct nft_layout l;
-	struct nft *n = NULL;
+	struct backend *n = NULL;
 	struct ipb_err e;
 	int r;
 
@@ -160,20 +162,20 @@ int cmd_recover(struct ctx *c)
 		return ipb_error("recover: journal %s is healthy; recover would replace it with what "
 				 "the kernel holds (use --force to do so anyway)", c->cfg.db),
 		       IPB_EXIT_USAGE;
-	if ((r = nft_open(&n, c->cfg.table, &e)) || (r = nft_get_layout(n, &l, &e))) {
+	if ((r = be_open(&n, &c->cfg, &e)) || (r = be_get_layout(n, &l, &e))) {
 		ipb_error("%s", e.msg);
-		nft_close(n);
+		be_close(n);
 		return IPB_EXIT_SYSTEM;
 	}
 	if (!l.table) {
-		nft_close(n);
-		return ipb_error("recover: table inet %s is not in the kernel: nothing to recover from",
-				 c->cfg.table), IPB_EXIT_SYSTEM;
+		be_close(n);
+		return ipb_error("recover: %s is not in the kernel: nothing to recover from",
+				 be_objects(&c->cfg, what, sizeof(what))), IPB_EXIT_SYSTEM;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.recover-%d", c->cfg.db, (int)getpid());
 	r = recover_fill(c, n, &l, tmp, &rc, &e);
 	journal_close(rc.j);
-	nft_close(n);
+	be_close(n);
 	if (!r && !c->dry_run && (r = recover_swap(c->cfg.db, tmp, kept, sizeof(kept))))
 		ipb_seterr(&e, "recover: moving the new journal into place: %s", strerror(-r));
 	if (r || c->dry_run) {
@@ -191,10 +193,10 @@ int cmd_recover(struct ctx *c)
 		       "true", (unsigned long long)rc.bans,
 		       c->dry_run ? "true" : "false", (unsigned long long)rc.unnamed);
 	else if (c->dry_run)
-		printf("dry run (nothing changed): recover would rebuild %llu bans from table inet %s\n",
-		       (unsigned long long)rc.bans, c->cfg.table);
+		printf("dry run (nothing changed): recover would rebuild %llu bans from %s\n",
+		       (unsigned long long)rc.bans, be_objects(&c->cfg, what, sizeof(what)));
 	else
-		printf("recover: rebuilt %llu bans from table inet %s into %s; the old journal is %s\n",
-		       (unsigned long long)rc.bans, c->cfg.table, c->cfg.db, kept);
+		printf("recover: rebuilt %llu bans from %s into %s; the old journal is %s\n",
+		       (unsigned long long)rc.bans, be_objects(&c->cfg, what, sizeof(what)), c->cfg.db, kept);
 	return 0;
 }

@@ -41,20 +41,20 @@ static bool watch_structure_intact(struct ctx *c)
 	uint64_t counts[PLAN_NSETS];
 	struct nft_layout l;
 	struct journal *j = NULL;
-	struct nft *n = NULL;
+	struct backend *n = NULL;
 	struct ipb_err e;
 	bool ok = false;
 	unsigned i;
 
-	if (open_journal(c, &j, false) || nft_open(&n, c->cfg.table, &e) ||
-	    nft_get_layout(n, &l, &e) || journal_set_counts(j, c->now, counts, &e))
+	if (open_journal(c, &j, false) || be_open(&n, &c->cfg, &e) ||
+	    be_get_layout(n, &l, &e) || journal_set_counts(j, c->now, counts, &e))
 		goto out;
 	ok = l.table && l.chain;
 	for (i = 0; ok && i < PLAN_NSETS; i++)
 		if (counts[i] && (!l.set[i] || !l.rule[i]))
 			ok = false;
 out:
-	nft_close(n);
+	be_close(n);
 	journal_close(j);
 	return ok;
 }

@@ -37,6 +37,8 @@ void config_defaults(struct config *c)
 	c->ipv6_prefix = 128;
 	c->history_days = 90;
 	c->history_max_rows = 1000000;
+	c->backend = IPB_BACKEND_NFT;
+	c->maxelem = IPB_DEFAULT_MAXELEM;
 	allow_default(c, "127.0.0.0/8");
 	allow_default(c, "::1");
 }
@@ -189,13 +191,22 @@ static int set_key(struct parse_state *ps, const char *key, char *value)
 				    "a row count; 0 means no cap", &n)))
 			return r;
 		c->history_max_rows = (size_t)n;
+	} else if (!strcmp(key, "backend")) {
+		if ((r = set_choice(ps, key, value, "nftables", "ipset", &choice)))
+			return r;
+		c->backend = choice ? IPB_BACKEND_IPSET : IPB_BACKEND_NFT;
+	} else if (!strcmp(key, "maxelem")) {
+		if ((r = set_number(ps, key, value, 1, IPB_MAXELEM_MAX, "an element count from 1 to 2147483647",
+				    &n)))
+			return r;
+		c->maxelem = (uint32_t)n;
 	}
 	return 0;
 }
 
 static const char *const keys[] = {
 	"table", "db", "default_timeout", "hook", "priority", "verdict",
-	"allow", "ipv6_prefix", "history_days", "history_max_rows",
+	"allow", "ipv6_prefix", "history_days", "history_max_rows", "backend", "maxelem",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

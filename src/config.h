@@ -12,6 +12,9 @@
 
 enum ipb_hook { IPB_HOOK_INPUT, IPB_HOOK_PREROUTING };
 enum ipb_verdict { IPB_VERDICT_DROP, IPB_VERDICT_REJECT };
+enum ipb_backend { IPB_BACKEND_NFT, IPB_BACKEND_IPSET };
+#define IPB_DEFAULT_MAXELEM 1048576 /* ipset: elements per set */
+#define IPB_MAXELEM_MAX 2147483647
 
 struct config {
 	char table[IPB_NAME_MAX];
@@ -26,6 +29,8 @@ struct config {
 	unsigned ipv6_prefix;	  /* 1..128, built-in 128 */
 	unsigned history_days;	  /* built-in 90; 0 keeps history forever */
 	size_t history_max_rows;  /* history size cap, built-in 1000000; 0 = no cap */
+	enum ipb_backend backend; /* built-in nftables */
+	uint32_t maxelem;	  /* ipset sets' maxelem, built-in IPB_DEFAULT_MAXELEM */
 };
 
 void config_defaults(struct config *c);
@@ -33,7 +38,7 @@ void config_free(struct config *c);
 
 /* Parse a whole config text. name is used in messages: "NAME:LINE: unknown key 'x'".
  * Keys: table db default_timeout hook priority verdict allow ipv6_prefix history_days
- * history_max_rows. allow takes targets separated by spaces or commas and may repeat.
+ * history_max_rows backend maxelem. allow takes targets separated by spaces or commas and may repeat.
  * Returns 0 or -EINVAL. */
 int config_parse(const char *name, const char *text, struct config *c, struct ipb_err *e);
 

@@ -217,7 +217,7 @@ int engine_start(struct engine *g, struct ctx *c)
 	g->c = c;
 	if ((r = open_journal(c, &g->j, true)))
 		return r;
-	r = nft_open(&g->n, c->cfg.table, &e);
+	r = be_open(&g->n, &c->cfg, &e);
 	if (r) {
 		ipb_error("%s%s", e.msg, r == -EPERM ? " (run as root: needs CAP_NET_ADMIN)" : "");
 		journal_close(g->j);
@@ -226,10 +226,10 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = applied_settings(g, &e)) || (r = nft_get_layout(g->n, &g->layout, &e)))
+	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)))
 		goto fail;
 	g->table_was_missing = !g->layout.table;
-	g->have_genid_before = nft_get_genid(g->n, &g->genid_before, &e) == 0;
+	g->have_genid_before = be_get_genid(g->n, &g->genid_before, &e) == 0;
 	ipb_phase(c, "journal locked, kernel layout read");
 	return 0;
 fail:
@@ -249,7 +249,7 @@ static void engine_free(struct engine *g)
 	}
 	pool_free(g->pool);
 	if (g->n)
-		nft_close(g->n);
+		be_close(g->n);
 	if (g->j)
 		journal_close(g->j);
 	g->n = NULL;
@@ -530,7 +530,7 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 			return r;
 		if (live && !g->layout.set[i])
 			create[i] = true;
-		if (!live && (g->layout.set[i] || g->layout.rule[i]))
+		if (!live && (g->layout.set[i] || g->layout.rule[i]) && be_drops_empty_sets(g->n))
 			g->drop_set[i] = true;
 		/* A set being created or removed holds nothing to delete element by element. */
 		if (!g->layout.set[i] || g->drop_set[i]) {
@@ -578,9 +578,9 @@ static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add
 	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
 	if (add) {
 		set_timeouts(v->v + offset, count);
-		nft_batch_add_elems(g->n, v->v + offset, count, tg->next);
+		be_batch_add_elems(g->n, v->v + offset, count, tg->next);
 	} else {
-		nft_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
+		be_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
 	}
 	tg->next += count;
 }
@@ -588,26 +588,26 @@ static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add
 /* Table, chain, new sets and their rules (and, for init, what must go first). */
 static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 {
-	struct nft *n = g->n;
+	struct backend *n = g->n;
 	unsigned i;
 
-	nft_batch_begin(n);
+	be_batch_begin(n);
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i])
-			nft_batch_del_rule(n, g->pre_del_rule[i]);
+			be_batch_del_rule(n, g->pre_del_rule[i]);
 	if (g->recreate_chain)
-		nft_batch_del_chain(n);
+		be_batch_del_chain(n);
 	if (!g->layout.table)
-		nft_batch_add_table(n);
+		be_batch_add_table(n);
 	if (!g->layout.chain)
-		nft_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
+		be_batch_add_chain(n, g->c->cfg.hook, g->c->cfg.priority);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (create[i])
-			nft_batch_add_set(n, fam, plen, 0);
+			be_batch_add_set(n, fam, plen, 0);
 		if ((create[i] || (g->layout.set[i] && !g->layout.rule[i])) && !g->drop_set[i])
-			nft_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
+			be_batch_add_rule(n, fam, plen, g->c->cfg.verdict);
 	}
 }
 
@@ -620,9 +620,9 @@ static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->drop_set[i] && g->layout.rule[i])
-			nft_batch_del_rule(g->n, g->layout.rule_handle[i]);
+			be_batch_del_rule(g->n, g->layout.rule_handle[i]);
 		if (g->drop_set[i] && g->layout.set[i])
-			nft_batch_del_set(g->n, fam, plen);
+			be_batch_del_set(g->n, fam, plen);
 		if (create[i] || g->drop_set[i])
 			g->structure_changed = true;
 	}
@@ -637,7 +637,7 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
 
 		if (g->flush[i])
-			nft_batch_flush_set(g->n, fam, plen);
+			be_batch_flush_set(g->n, fam, plen);
 		emit_elems(g, tg, i, false, 0, g->del[i].n);
 		emit_elems(g, tg, i, true, 0, g->add[i].n);
 	}
@@ -689,7 +689,7 @@ static bool can_split(const struct engine *g, size_t limit)
 	size_t total = 0;
 	unsigned i;
 
-	if (g->recreate_chain || (g->layout.table && !g->layout.chain))
+	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n)
@@ -731,30 +731,30 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 	size_t pos = 0, bad;
 	unsigned i;
 
-	if (g->layout.table && nft_get_layout(g->n, &now, &e)) {
+	if (g->layout.table && be_get_layout(g->n, &now, &e)) {
 		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
 			  e.msg);
 		return;
 	}
-	nft_batch_begin(g->n);
+	be_batch_begin(g->n);
 	if (!g->layout.table) {
-		nft_batch_del_table(g->n);
+		be_batch_del_table(g->n);
 	} else {
 		for (i = 0; i < PLAN_NSETS; i++) {
 			size_t n = g->add[i].n, cnt = sent > pos ? (sent - pos < n ? sent - pos : n) : 0;
 
 			if (create[i]) {
 				if (now.rule[i])
-					nft_batch_del_rule(g->n, now.rule_handle[i]);
+					be_batch_del_rule(g->n, now.rule_handle[i]);
 				if (now.set[i])
-					nft_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
+					be_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
 			} else if (cnt) {
-				nft_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
+				be_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
 			}
 			pos += n;
 		}
 	}
-	if (nft_batch_commit(g->n, &bad, &e))
+	if (be_batch_commit(g->n, &bad, &e))
 		ipb_error("could not take back the part already applied (%s): run 'ipbanset reconcile'",
 			  e.msg);
 }
@@ -771,7 +771,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		n = emit_slice(g, &tg, from, limit, NULL);
 		if (!n && from)
 			break;
-		if (nft_batch_commit(g->n, &bad, &e)) {
+		if (be_batch_commit(g->n, &bad, &e)) {
 			report_kernel_error(g, &tg, bad, &e);
 			if (from)
 				undo_split(g, create, from);
@@ -780,9 +780,9 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		(*ntx)++;
 		from += n;
 		tg.n = 0;
-		nft_batch_begin(g->n);
+		be_batch_begin(g->n);
 	}
-	nft_batch_abort(g->n);
+	be_batch_abort(g->n);
 	build_tail(g, create); /* nothing to remove in a batch that only adds */
 	return 0;
 }
@@ -799,7 +799,7 @@ static int record_generation(struct engine *g, unsigned ntx)
 
 	if (!ntx && !g->authoritative)
 		return 0;
-	if (nft_get_genid(g->n, &genid, &e) || !g->have_genid_before)
+	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
 		trusted = false;
 	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
 		trusted = stored == g->genid_before && genid == g->genid_before + ntx;
@@ -831,6 +831,7 @@ int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
  * changes, into the new table in the same batch. */
 static int restore_missing_table(struct engine *g)
 {
+	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS], total = 0;
 	struct ipb_err e;
 	unsigned i;
@@ -846,8 +847,8 @@ static int restore_missing_table(struct engine *g)
 		total += g->add[i].n;
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
-	ipb_info(g->c, "table inet %s is missing: %s it and %s the journal's %llu live ban%s",
-		 g->c->cfg.table, g->c->dry_run ? "would create" : "created",
+	ipb_info(g->c, "%s is missing: %s it and %s the journal's %llu live ban%s",
+		 be_objects(&g->c->cfg, what, sizeof(what)), g->c->dry_run ? "would create" : "created",
 		 g->c->dry_run ? "restore" : "restored", (unsigned long long)total,
 		 total == 1 ? "" : "s");
 	return 0;
@@ -865,8 +866,8 @@ static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigne
 		return commit_split(g, create, limit, ntx);
 	build_batch(g, create, &tg);
 	ipb_phase(g->c, "batch built");
-	*ntx = nft_batch_size(g->n) > 0;
-	if (nft_batch_commit(g->n, &bad_tag, &e)) {
+	*ntx = be_batch_size(g->n) > 0;
+	if (be_batch_commit(g->n, &bad_tag, &e)) {
 		report_kernel_error(g, &tg, bad_tag, &e);
 		return IPB_EXIT_SYSTEM;
 	}
@@ -961,7 +962,10 @@ static bool ban_new_applies(struct engine *g, const struct target_list *l)
 	bool empty;
 	size_t i;
 
-	if (!g->summarize || g->c->dry_run)
+	/* nftables only: the second thread sends its own transactions and takes a failure
+	 * back by deleting the table it created; the ipset backend's one swap-based batch
+	 * (engine_finish) is its bulk path */
+	if (!g->summarize || g->c->dry_run || !be_can_split(g->n))
 		return false;
 	if (!g->layout.table &&
 	    (journal_is_empty(g->j, &empty, &e) || !empty))
@@ -1171,7 +1175,7 @@ static void *stream_run(void *arg)
 				break;
 			continue;
 		}
-		if (nft_batch_commit(g->n, &bad, &e)) {
+		if (be_batch_commit(g->n, &bad, &e)) {
 			report_kernel_error(g, &tg, bad, &e);
 			st->r = IPB_EXIT_SYSTEM;
 			return NULL; /* the reader's side takes back what was sent */
@@ -1181,9 +1185,9 @@ static void *stream_run(void *arg)
 		tg.n = 0;
 		if (done && from == sizes_total(sizes))
 			break;
-		nft_batch_begin(g->n);
+		be_batch_begin(g->n);
 	}
-	nft_batch_abort(g->n);
+	be_batch_abort(g->n);
 	return NULL;
 }
 
@@ -1195,7 +1199,10 @@ void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
 
 	for (i = 0; i < PLAN_NSETS; i++)
 		total += rows[i];
-	if (g->layout.table || g->c->dry_run || total <= tx_limit() || total > SIZE_MAX / 2)
+	/* nftables only (several transactions, taken back by deleting the table): the ipset
+	 * backend restores its sets in one swap-based batch in engine_finish */
+	if (!be_can_split(g->n) || g->layout.table || g->c->dry_run || total <= tx_limit() ||
+	    total > SIZE_MAX / 2)
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st)

@@ -14,6 +14,7 @@
 
 #include "duration.h"
 #include "ipbanset.h"
+#include "ipset.h"
 
 #ifndef IPBANSET_VERSION
 #define IPBANSET_VERSION "0.1"
@@ -37,6 +38,7 @@ enum opt_id {
 	O_JITTER = 1 << 14,
 	O_MAX_REMOVALS = 1 << 15,
 	O_INTERVAL = 1 << 16,
+	O_PRINT_RULES = 1 << 17,
 };
 
 struct command {
@@ -49,9 +51,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT, 0, 0,
-	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject]",
-	  "create or repair the table, its chain and sets" },
+	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT | O_PRINT_RULES, 0, 0,
+	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject] [--print-rules]",
+	  "create or repair the table, its chain and sets; --print-rules: iptables rules (ipset)" },
 	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE | O_JITTER,
 	  0, -1,
 	  "ban [-t DUR] [--jitter DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
@@ -108,6 +110,8 @@ static const struct option long_options[] = {
 	{ "jitter", required_argument, NULL, 1000 + 14 },
 	{ "max-removals", required_argument, NULL, 1000 + 15 },
 	{ "interval", required_argument, NULL, 1000 + 16 },
+	{ "print-rules", no_argument, NULL, 1000 + 17 },
+	{ "backend", required_argument, NULL, 'B' },
 	{ "netns", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,15 +119,15 @@ static const struct option long_options[] = {
 static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
 				   "--force", "--all-sources", "--family", "--since", "--format",
 				   "--verify", "--hook", "--priority", "--verdict", "--jitter",
-				   "--max-removals", "--interval" };
+				   "--max-removals", "--interval", "--print-rules" };
 
 static void usage(FILE *f)
 {
 	size_t i;
 
 	fprintf(f, "Usage: ipbanset [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
-		   "Ban IPv4/IPv6 addresses and CIDR prefixes in nftables sets with per-ban\n"
-		   "kernel timeouts; a journal keeps every ban across reboots and reloads.\n\n"
+		   "Ban IPv4/IPv6 addresses and CIDR prefixes in nftables (or ipset) sets with\n"
+		   "per-ban kernel timeouts; a journal keeps every ban across reboots and reloads.\n\n"
 		   "Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n      ipbanset %s\n", commands[i].name, commands[i].help,
@@ -131,7 +135,9 @@ static void usage(FILE *f)
 	fprintf(f, "\nGlobal options (before or after COMMAND):\n"
 		   "  -c, --config PATH   configuration file (default %s)\n"
 		   "  -d, --db PATH       ban journal, env IPBANSET_DB (default %s)\n"
-		   "  -T, --table NAME    nftables table (family inet), env IPBANSET_TABLE (default %s)\n"
+		   "  -T, --table NAME    nftables table (family inet), env IPBANSET_TABLE (default %s);\n"
+		   "                      with ipset, the prefix of the set names\n"
+		   "  -B, --backend NAME  nftables (default) or ipset (sets for iptables rules)\n"
 		   "  -N, --netns NAME    work in network namespace NAME (/run/netns/NAME), like ip -n\n"
 		   "  -j, --json          machine-readable output (one JSON document)\n"
 		   "  -n, --dry-run       print what would change; change nothing\n"
@@ -216,7 +222,7 @@ static void read_ssh_client(struct ctx *c)
 
 struct pending {
 	const char *db, *table, *hook, *priority, *verdict, *timeout, *since, *jitter, *max_removals,
-		*interval;
+		*interval, *backend;
 	unsigned seen; /* command options seen (O_*) */
 };
 
@@ -330,6 +336,18 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 			return ipb_error("invalid table name '%s'", table), 2;
 		strcpy(c->cfg.table, table);
 	}
+	if (p->backend) {
+		if (!strcmp(p->backend, "nftables"))
+			c->cfg.backend = IPB_BACKEND_NFT;
+		else if (!strcmp(p->backend, "ipset"))
+			c->cfg.backend = IPB_BACKEND_IPSET;
+		else
+			return ipb_error("invalid backend '%s' (nftables or ipset)", p->backend), 2;
+	}
+	if (c->cfg.backend == IPB_BACKEND_IPSET && strlen(c->cfg.table) > IPS_TABLE_MAX)
+		return ipb_error("table name '%s' is too long for ipset set names (at most %d characters)",
+				 c->cfg.table, IPS_TABLE_MAX),
+		       2;
 	return parse_enum_options(c, p);
 }
 
@@ -394,6 +412,8 @@ static int parse_option(struct ctx *c, struct pending *p, int o)
 	case 1014: p->jitter = optarg, p->seen |= O_JITTER; break;
 	case 1015: p->max_removals = optarg, p->seen |= O_MAX_REMOVALS; break;
 	case 1016: p->interval = optarg, p->seen |= O_INTERVAL; break;
+	case 1017: c->print_rules = true, p->seen |= O_PRINT_RULES; break;
+	case 'B': p->backend = optarg; break;
 	case 'N': c->netns = optarg; break;
 	default: return 2; /* getopt printed the message */
 	}
@@ -445,7 +465,7 @@ int main(int argc, char **argv)
 	}
 	opterr = 0;
 	/* GNU getopt permutes: global and command options may stand anywhere. */
-	while ((o = getopt_long(argc, argv, ":c:d:T:N:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":c:d:T:N:B:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
 		if (o == '?') {
 			if (optopt)
 				ipb_error("invalid option '-%c'", optopt);

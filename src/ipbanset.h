@@ -6,7 +6,7 @@
 #include "addr.h"
 #include "config.h"
 #include "journal.h"
-#include "nft.h"
+#include "backend.h"
 #include "plan.h"
 
 struct ctx {
@@ -29,6 +29,7 @@ struct ctx {
 	bool since_set;
 	const char *format;
 	bool hook_set, priority_set, verdict_set;
+	bool print_rules; /* init: print the iptables rules for the ipset backend */
 	int64_t jitter;	      /* seconds; 0 = none */
 	int64_t max_removals; /* sync: -1 = no cap */
 	bool max_removals_pct; /* max_removals is a percentage of the source's bans */
@@ -69,6 +70,7 @@ int cmd_gc(struct ctx *c);
 int cmd_teardown(struct ctx *c);
 int cmd_watch(struct ctx *c);
 int cmd_recover(struct ctx *c);
+int cmd_print_rules(struct ctx *c); /* init --print-rules */
 
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */
@@ -84,7 +86,7 @@ struct pool; /* stable storage for element comments */
 struct engine {
 	struct ctx *c;
 	struct journal *j;
-	struct nft *n;
+	struct backend *n;
 	struct nft_layout layout;
 	bool began;
 	/* kernel element changes, per set */
@@ -144,7 +146,8 @@ void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const
  * is a new ban and a new element, so the journal takes the rows in one bulk insert while
  * another thread sends the kernel batches. Sets *done when it ran (then, as
  * engine_finish, it released everything and returns the exit status); otherwise the
- * caller goes target by target. Targets sorted and unique (read_targets). */
+ * caller goes target by target (always with the ipset backend, whose bulk path is the
+ * swap-based batch of engine_finish). Targets sorted and unique (read_targets). */
 int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
 		   const char *reason, bool *done);
 /* Build the batch (sets and rules created/removed as the journal now requires), send it,
@@ -154,7 +157,8 @@ int engine_finish(struct engine *g);
 /* reconcile with the table missing: rows[] are the live rows per set (journal_set_rows).
  * When the restore is big, a second thread creates the table and sends the elements in
  * transactions while engine_restore_set still reads them; engine_finish waits for it
- * before the journal commits, engine_abort takes back what it sent. */
+ * before the journal commits, engine_abort takes back what it sent. nftables only: with
+ * the ipset backend it does nothing and engine_finish restores the sets in one batch. */
 void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS]);
 /* Queue every live journal element of set idx for adding (reconcile, a missing table). */
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);

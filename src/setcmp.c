@@ -49,11 +49,22 @@ static int kelem_cmp(const void *a, const void *b)
 	return target_cmp(&((const struct kelem *)a)->t, &((const struct kelem *)b)->t);
 }
 
-static bool timeouts_agree(int64_t expires, int64_t kernel_ms)
+/* max_ms: the longest timeout the kernel holds (0 = no limit); a ban that ends later is
+ * an element without timeout until it comes within reach. */
+static bool timeouts_agree(int64_t expires, int64_t kernel_ms, int64_t now_ms, uint64_t max_ms,
+			   int64_t slack_ms)
 {
+	int64_t left = expires == IPB_NEVER ? 0 : expires * 1000 - now_ms;
+
+	if (max_ms && expires != IPB_NEVER && left > (int64_t)max_ms - SETCMP_SLACK_MS) {
+		if (kernel_ms == 0)
+			return true;
+		if (left > (int64_t)max_ms)
+			return false;
+	}
 	if (expires == IPB_NEVER || kernel_ms == 0)
 		return expires == IPB_NEVER && kernel_ms == 0;
-	return llabs(expires * 1000 - kernel_ms) <= SETCMP_SLACK_MS;
+	return llabs(expires * 1000 - kernel_ms) <= slack_ms;
 }
 
 /* Drops repeats from the sorted kernel elements. A set dump is a walk of the kernel's
@@ -70,7 +81,7 @@ static size_t kelem_unique(struct kelem *k, size_t n)
 	return out;
 }
 
-int setcmp_diff(struct setcmp *s, int64_t now_ms, struct ipb_err *e)
+int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e)
 {
 	size_t a = 0, b = 0;
 	int c;
@@ -97,7 +108,9 @@ int setcmp_diff(struct setcmp *s, int64_t now_ms, struct ipb_err *e)
 		} else if (c > 0) {
 			s->unexpected[s->nunexpected++] = b++;
 		} else {
-			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms))
+			if (!timeouts_agree(s->j[a].expires, s->k[b].expires_ms, now_ms,
+					    max_ms,
+					    s->retime_slack_ms ? s->retime_slack_ms : SETCMP_SLACK_MS))
 				s->retime[s->nretime++] = a;
 			a++, b++;
 		}

@@ -22,6 +22,10 @@ struct kelem {
 };
 
 struct setcmp {
+	/* timeouts this far apart disagree; 0 = SETCMP_SLACK_MS. reconcile uses half of it
+	 * with ipset, whose whole-second timeouts would otherwise leave a repaired element
+	 * at the edge of what status accepts */
+	int64_t retime_slack_ms;
 	struct jelem *j;
 	size_t nj, capj;
 	struct kelem *k;
@@ -35,13 +39,14 @@ struct setcmp {
 /* Load the journal's elements for set idx (always). */
 int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
 			struct ipb_err *e);
-/* Collects one kernel element (an nft_dump_set callback). */
+/* Collects one kernel element (a be_dump_set callback). */
 int setcmp_kernel_elem(void *arg, const struct target *t, uint64_t remaining_ms,
 		       const char *comment);
 /* Compare the journal's elements with the kernel's collected ones (fills the results). */
-int setcmp_diff(struct setcmp *s, int64_t now_ms, struct ipb_err *e);
+/* max_ms: the longest timeout the kernel holds (0 = no limit). */
+int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e);
 /* Dump the kernel set and compare (in status.c: the one part that needs the kernel). */
-int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
+int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
 		   struct ipb_err *e);
 void setcmp_free(struct setcmp *s);
 

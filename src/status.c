@@ -39,15 +39,15 @@ static int sample_cb(void *arg, const struct ban *b)
 	return 0;
 }
 
-int setcmp_compare(struct setcmp *s, struct nft *n, unsigned idx, int64_t now_ms,
+int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
 		   struct ipb_err *e)
 {
-	int r = nft_dump_set(n, plan_set_family(idx), plan_set_plen(idx), setcmp_kernel_elem, s, e);
+	int r = be_dump_set(n, plan_set_family(idx), plan_set_plen(idx), setcmp_kernel_elem, s, e);
 
-	return r ? r : setcmp_diff(s, now_ms, e);
+	return r ? r : setcmp_diff(s, now_ms, be_max_timeout_ms(n), e);
 }
 
-static int check_small_set(struct kcheck *k, struct journal *j, struct nft *n, unsigned idx,
+static int check_small_set(struct kcheck *k, struct journal *j, struct backend *n, unsigned idx,
 			   const struct ctx *c, struct ipb_err *e)
 {
 	struct setcmp s = { 0 };
@@ -66,7 +66,7 @@ static int check_small_set(struct kcheck *k, struct journal *j, struct nft *n, u
 }
 
 /* Targeted GETs of a random sample of the large sets' elements; extrapolates. */
-static int check_large_sets(struct kcheck *k, struct journal *j, struct nft *n, const bool *large,
+static int check_large_sets(struct kcheck *k, struct journal *j, struct backend *n, const bool *large,
 			    uint64_t large_total, const struct ctx *c, struct ipb_err *e)
 {
 	struct target t[SAMPLE_SIZE];
@@ -79,7 +79,7 @@ static int check_large_sets(struct kcheck *k, struct journal *j, struct nft *n, 
 		return r;
 	if (!s.n)
 		return 0;
-	if ((r = nft_get_elems(n, t, s.n, present, NULL, e)))
+	if ((r = be_get_elems(n, t, s.n, present, NULL, e)))
 		return r;
 	for (i = 0; i < s.n; i++)
 		miss += !present[i];
@@ -106,10 +106,11 @@ static int set_counts_exact(struct journal *j, const struct ctx *c, uint64_t cou
 
 static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total, struct kcheck *k)
 {
+	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
 	struct nft_layout l;
-	struct nft *n = NULL;
+	struct backend *n = NULL;
 	struct ipb_err e;
 	uint32_t genid = 0;
 	int64_t recorded = 0;
@@ -118,7 +119,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 
 	memset(k, 0, sizeof(*k));
 	k->exact = true;
-	if (nft_open(&n, c->cfg.table, &e) || nft_get_layout(n, &l, &e)) {
+	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e)) {
 		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
 		goto out;
 	}
@@ -136,22 +137,23 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 		for (i = 0; i < PLAN_NSETS; i++)
 			k->missing += counts[i];
 		k->in_sync = k->missing == 0;
-		snprintf(k->method, sizeof(k->method), "table inet %s is missing", c->cfg.table);
+		snprintf(k->method, sizeof(k->method), "%s is missing",
+			 be_objects(&c->cfg, what, sizeof(what)));
 		goto out;
 	}
 	k->present = true;
-	nft_get_counters(n, &k->packets, &k->bytes, &e);
+	be_get_counters(n, &k->packets, &k->bytes, &e);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		if (counts[i] && (!l.set[i] || !l.rule[i] || !l.chain)) {
 			k->missing += counts[i];
 			broken = true;
-		} else if (!counts[i] && l.set[i]) {
+		} else if (!counts[i] && l.set[i] && be_drops_empty_sets(n)) {
 			k->unexpected++; /* a set the journal does not need: at least one element */
 			broken = true;
 			k->exact = false;
 		}
 	}
-	if (!nft_get_genid(n, &genid, &e) && j)
+	if (!be_get_genid(n, &genid, &e) && j)
 		journal_meta_get(j, "genid", &recorded, &found, &e);
 	if (!c->verify && !broken && found && recorded >= 0 && (uint32_t)recorded == genid) {
 		k->in_sync = true;
@@ -165,9 +167,10 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 		if (counts[i] && (!l.set[i] || !l.rule[i] || !l.chain))
 			k->missing += counts[i];
 	for (i = 0; i < PLAN_NSETS; i++) {
-		if (!counts[i] || !l.set[i])
+		/* an ipset set holds every length: look for strays in lengths with no bans */
+		if ((!counts[i] && be_drops_empty_sets(n)) || !l.set[i])
 			continue;
-		if (c->verify || counts[i] <= SETCMP_DUMP_LIMIT) {
+		if (c->verify || counts[i] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(n)) {
 			if (check_small_set(k, j, n, i, c, &e))
 				break;
 			dumped++;
@@ -180,13 +183,15 @@ static void kernel_check(const struct ctx *c, struct journal *j, uint64_t total,
 		k->exact = k->exact && !any_large;
 	k->in_sync = !k->missing && !k->unexpected && !k->retime;
 	snprintf(k->method, sizeof(k->method), "%s%s; compared %u set%s by dump%s",
-		 c->verify ? "full comparison (--verify)" : "ruleset changed since ipbanset's last commit",
+		 c->verify			 ? "full comparison (--verify)"
+		 : !be_drops_empty_sets(n) ? "ipset sets listed (ipset has no generation id)"
+					   : "ruleset changed since ipbanset's last commit",
 		 broken ? ", sets or rules missing" : "", dumped, dumped == 1 ? "" : "s",
 		 any_large ? "; sampled large sets with targeted look-ups (unexpected elements in them "
 			     "are not counted; use --verify)" : "");
 out:
 	if (n)
-		nft_close(n);
+		be_close(n);
 	(void)total;
 }
 
@@ -302,7 +307,10 @@ static void print_text(const struct ctx *c, const struct journal_counts *jc, con
 	const char *ok = tty ? "\033[32m" : "", *bad = tty ? "\033[31m" : "", *end = tty ? "\033[0m" : "";
 	size_t i;
 
-	printf("%-12s inet %s\n", "table", c->cfg.table);
+	if (c->cfg.backend == IPB_BACKEND_IPSET)
+		printf("%-12s ipset %s-ip4, -net4, -ip6, -net6\n", "sets", c->cfg.table);
+	else
+		printf("%-12s inet %s\n", "table", c->cfg.table);
 	printf("%-12s %llu (IPv4: %llu addresses, %llu networks; IPv6: %llu addresses, %llu networks)\n",
 	       "bans", (unsigned long long)jc->total, (unsigned long long)jc->v4_addresses,
 	       (unsigned long long)jc->v4_networks, (unsigned long long)jc->v6_addresses,

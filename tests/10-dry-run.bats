@@ -49,7 +49,7 @@ file_setup() {
 
 @test "reconcile --dry-run after a flush reports what is missing and repairs nothing" {
 	ibs_ok ban "$ATK_ADDR"
-	ip netns exec "$SRV" nft flush set inet ipbanset v4_32
+	kernel_flush_set v4_32
 	ibs_ok -n --json reconcile
 	jq_ok '.changed == true and .dry_run == true'
 	assert_kernel_lacks v4_32 "$ATK_ADDR"
@@ -57,7 +57,7 @@ file_setup() {
 }
 
 @test "init --dry-run creates no table" {
-	ip netns exec "$SRV" nft delete table inet ipbanset
+	kernel_delete_table
 	ibs_ok -n --json init
 	jq_ok '.changed == true'
 	refute kernel_has_table

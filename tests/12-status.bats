@@ -83,13 +83,13 @@ file_setup() {
 }
 
 @test "status reports in_sync false after the kernel lost an element, exit 0" {
-	ip netns exec "$SRV" nft delete element inet ipbanset v4_32 "{ 198.51.100.3 }"
+	kernel_del_element v4_32 198.51.100.3
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == false and .kernel.missing == 1 and .kernel.unexpected == 0'
 }
 
 @test "status reports an unexpected kernel element" {
-	ip netns exec "$SRV" nft add element inet ipbanset v4_32 "{ 198.51.100.77 timeout 1h }"
+	kernel_add_element v4_32 198.51.100.77 3600
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and .kernel.missing == 0'
 	ibs_ok reconcile

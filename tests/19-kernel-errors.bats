@@ -10,6 +10,15 @@ file_setup() {
 # small_v4_32_set SIZE: someone replaced our /32 set (holding 198.51.100.3) with one
 # that holds at most SIZE elements
 small_v4_32_set() {
+	if is_ipset; then
+		# the set with the smaller maxelem, and the config that a rebuild follows
+		kernel_delete_set v4_32
+		ip netns exec "$SRV" ipset create ipbanset-ip4 hash:ip family inet timeout 0 comment maxelem "$1"
+		ip netns exec "$SRV" ipset add ipbanset-ip4 198.51.100.3
+		config "maxelem = $1"
+		ipset_rules
+		return
+	fi
 	ip netns exec "$SRV" nft -f - <<-EOF
 		flush chain inet ipbanset filter
 		delete set inet ipbanset v4_32
@@ -35,7 +44,7 @@ small_v4_32_set() {
 
 @test "the table deleted by someone else between two commands: the next ban restores it" {
 	ibs_ok ban 198.51.100.3
-	ip netns exec "$SRV" nft delete table inet ipbanset
+	kernel_delete_table
 	ibs_ok ban "$ATK_ADDR"
 	assert_dropped "$ATK_ADDR"
 	assert_dropped 198.51.100.3
@@ -57,10 +66,10 @@ many_targets() {
 	assert_dropped "$ATK_ADDR"
 	ibs_ok status --json
 	jq_ok '.kernel.in_sync == true and .total == 5001'
-	[[ "$(jq -r .kernel.method <<<"$output")" == *generation* ]]
+	is_ipset || [[ "$(jq -r .kernel.method <<<"$output")" == *generation* ]]
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .kernel.retime == 0'
-	[ "$(nft_json | jq '[.nftables[] | select(.set.name? == "v4_32") | .set.elem | length] | add')" -eq 5001 ]
+	[ "$(kernel_elements | grep -c '^v4_32 ')" -eq 5001 ]
 }
 
 @test "a refusal in a later kernel transaction takes back the earlier ones" {
@@ -79,6 +88,7 @@ many_targets() {
 # The journal has no /32 yet, so the load is a first import, sent by a second thread
 # while the journal is written: the refusal still undoes both.
 @test "a refusal during a first import (two threads) leaves journal and kernel unchanged" {
+	skip_unless_nft "the second kernel thread is nftables' (ipset rebuilds a big set and swaps it)"
 	ibs_ok ban 203.0.113.0/24
 	ip netns exec "$SRV" nft -f - <<-EOF
 		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; size 2500; }

@@ -107,7 +107,7 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	assert_status 0
 	[[ "$output" == *"Version: $DEB_VERSION"* ]]
 	local lib
-	for lib in libc6 libmnl0 libnftnl11 libsqlite3-0; do
+	for lib in libc6 libipset13 libmnl0 libnftnl11 libsqlite3-0; do
 		[[ "$output" == *"$lib "* ]] || fail "Depends lacks $lib: $output"
 	done
 	[[ "$output" == *"Suggests: fail2ban"* ]]

@@ -6,8 +6,13 @@ load helper
 
 # nsibs ARGS...: ipbanset run from the host's namespace, pointed at the server's.
 nsibs() {
+	local rc=0
 	# shellcheck disable=SC2086
-	$IPBANSET -d "$DB" -c "$CONF" --netns "$SRV" "$@"
+	$IPBANSET -d "$DB" -c "$CONF" --netns "$SRV" "$@" || rc=$?
+	if is_ipset; then
+		ipset_rules
+	fi
+	return $rc
 }
 
 @test "--netns: bans land in the named namespace, and packets prove it" {
@@ -40,10 +45,17 @@ nsibs() {
 	nsibs ban 203.0.113.9
 	$IPBANSET -d "$WORK/other.db" -c "$CONF" --netns "$other" init
 	$IPBANSET -d "$WORK/other.db" -c "$CONF" --netns "$other" ban 192.0.2.10
-	run ip netns exec "$other" nft -j list table inet ipbanset
-	ip netns del "$other"
-	[ "$status" -eq 0 ]
-	jq -e '[.nftables[] | select(.set) | .set.elem // [] | .[]] | map(if type == "object" then .elem.val else . end) == ["192.0.2.10"]' <<<"$output" >/dev/null
+	if is_ipset; then
+		run ip netns exec "$other" ipset list -o save
+		ip netns del "$other"
+		[ "$status" -eq 0 ]
+		[ "$(grep '^add ' <<<"$output" | cut -d' ' -f3)" = 192.0.2.10 ]
+	else
+		run ip netns exec "$other" nft -j list table inet ipbanset
+		ip netns del "$other"
+		[ "$status" -eq 0 ]
+		jq -e '[.nftables[] | select(.set) | .set.elem // [] | .[]] | map(if type == "object" then .elem.val else . end) == ["192.0.2.10"]' <<<"$output" >/dev/null
+	fi
 	assert_dropped 203.0.113.9
 	assert_reachable 192.0.2.10
 }

@@ -42,10 +42,13 @@ recovered_state() {
 	[ "$left" -gt 3500 ] && [ "$left" -le 3601 ] || fail "expiry drifted: $left s left"
 	run --separate-stderr ibs --json status --verify
 	jq_ok '.kernel.in_sync'
-	# the verdict the kernel had is the journal's again: a plain init keeps reject
+	# the verdict the kernel had is the journal's again: a plain init keeps reject (the
+	# host's iptables rules hold it with ipset, where the kernel cannot tell it)
 	ibs_ok init
-	[ "$(kernel_chain | jq -r .hook)" = input ]
-	nft_json | jq -e '[.nftables[] | select(.rule) | .rule.expr[] | select(has("reject"))] | length >= 1' >/dev/null
+	if ! is_ipset; then
+		[ "$(kernel_chain | jq -r .hook)" = input ]
+		nft_json | jq -e '[.nftables[] | select(.rule) | .rule.expr[] | select(has("reject"))] | length >= 1' >/dev/null
+	fi
 	ls "$DB".damaged-* >/dev/null
 }
 
@@ -110,7 +113,7 @@ recovered_state() {
 
 @test "recover with no table in the kernel: exit 4, the damaged journal is left alone" {
 	printf 'this is not sqlite' | dd of="$DB" conv=notrunc status=none
-	ip netns exec "$SRV" nft flush ruleset
+	kernel_wipe
 	local sum
 	sum=$(sha256sum "$DB")
 	run --separate-stderr ibs recover
@@ -120,7 +123,11 @@ recovered_state() {
 }
 
 @test "recover attributes a foreign comment to source 'recovered'" {
-	ip netns exec "$SRV" nft add element inet ipbanset v4_32 '{ 203.0.113.9 timeout 1h comment "added by hand" }'
+	if is_ipset; then
+		ip netns exec "$SRV" ipset add ipbanset-ip4 203.0.113.9 timeout 3600 comment "added by hand"
+	else
+		ip netns exec "$SRV" nft add element inet ipbanset v4_32 '{ 203.0.113.9 timeout 1h comment "added by hand" }'
+	fi
 	printf 'this is not sqlite' | dd of="$DB" conv=notrunc status=none
 	run --separate-stderr ibs --json recover
 	assert_status 0

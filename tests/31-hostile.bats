@@ -37,7 +37,11 @@ EVIL=$'evil\e[31mred\e[0m\e]0;pwned\aline2\x07\x7f\r tab\there'
 	[ "$(jq -r '.next[0].reason' <<<"$output")" = "$EVIL" ]
 	# the kernel comment is escaped too: nft list prints it raw to a terminal
 	local k
-	k=$(ip netns exec "$SRV" nft list set inet ipbanset v4_32)
+	if is_ipset; then
+		k=$(ip netns exec "$SRV" ipset list ipbanset-ip4)
+	else
+		k=$(ip netns exec "$SRV" nft list set inet ipbanset v4_32)
+	fi
 	no_raw_controls "$k"
 	[[ "$k" == *'manual: evil\x1b[31mred'* ]]
 }

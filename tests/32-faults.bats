@@ -51,7 +51,7 @@ tiny_journal() {
 @test "table deleted by someone else between two commands: the next ban restores it with every live ban" {
 	ibs_init
 	ibs_ok ban -t 1h 203.0.113.5
-	ip netns exec "$SRV" nft delete table inet ipbanset
+	kernel_delete_table
 	ibs_ok ban -t 1h 203.0.113.9
 	assert_dropped 203.0.113.5
 	assert_dropped 203.0.113.9

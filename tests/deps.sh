@@ -4,7 +4,8 @@ set -eu
 
 # build and core tests
 PACKAGES="gcc make pkg-config libmnl-dev libnftnl-dev libsqlite3-dev
-nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps sqlite3"
+nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps sqlite3
+libipset-dev ipset iptables"
 # integrations, each tested against the real program: fail2ban, systemd-analyze,
 # cron imports (curl, python3's http.server), Ansible, packages, completions
 PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core

@@ -13,6 +13,12 @@ bats_require_minimum_version 1.5.0
 
 IPBANSET=${IPBANSET:-"$BATS_TEST_DIRNAME/../ipbanset"}
 
+# The kernel backend under test: nftables (default) or ipset. With ipset the test's config
+# says "backend = ipset", and the server namespace gets the iptables/ip6tables rules that
+# `ipbanset init --print-rules` prints, as soon as the sets exist (see ipset_rules): the
+# host's own firewall would load them at boot. Everything stays inside the namespaces.
+IBS_BACKEND=${IBS_BACKEND:-nftables}
+
 SRV_ADDR=198.51.100.1
 SRV_ADDR6=2001:db8:1::1
 ATK_ADDR=198.51.100.2
@@ -66,6 +72,7 @@ reboot_server() {
 	done
 	make_server_ns
 	link_namespaces
+	rm -f "$WORK"/ipset-rules-*
 }
 
 setup() {
@@ -80,6 +87,9 @@ setup() {
 	DB="$WORK/ipbanset.db"
 	CONF="$WORK/ipbanset.conf"
 	printf '# ipbanset test configuration\n' >"$CONF"
+	if [ "$IBS_BACKEND" = ipset ]; then
+		printf 'backend = ipset\n' >>"$CONF"
+	fi
 	chmod 0600 "$CONF"
 	make_server_ns
 	make_attacker_ns
@@ -105,8 +115,202 @@ teardown() {
 
 # ibs ARGS...: run ipbanset in the server namespace with the test's journal and config.
 ibs() {
+	local rc=0 table=${IPBANSET_TABLE:-${TABLE:-ipbanset}} prev= a
+	if [ "$IBS_BACKEND" = ipset ]; then
+		for a in "$@"; do
+			if [ "$prev" = -T ] || [ "$prev" = --table ]; then table=$a; fi
+			prev=$a
+		done
+		if [[ " $* " == *" teardown "* ]]; then
+			TABLE=$table ipset_rules_remove
+		fi
+	fi
 	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
-	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" "$@"
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" "$@" || rc=$?
+	if [ "$IBS_BACKEND" = ipset ]; then
+		# a command that failed (a bad config) may leave print-rules failing too
+		TABLE=$table ipset_rules || true
+	fi
+	return $rc
+}
+
+is_ipset() {
+	[ "$IBS_BACKEND" = ipset ]
+}
+
+# skip_unless_nft REASON: for the few tests about nftables objects themselves.
+skip_unless_nft() {
+	if is_ipset; then
+		skip "nftables only: $*"
+	fi
+}
+
+# ---------------------------------------------------------------- ipset backend
+
+ipset_names() {
+	local t=${TABLE:-ipbanset}
+	echo "$t-ip4 $t-net4 $t-ip6 $t-net6"
+}
+
+# The rules `init --print-rules` prints, applied in the server namespace once all four
+# sets exist (iptables refuses a rule that names a missing set).
+ipset_rules() {
+	local t=${TABLE:-ipbanset}
+	[ -e "$WORK/ipset-rules-$t" ] && return 0
+	local s have
+	have=$(ip netns exec "$SRV" ipset list -n 2>/dev/null)
+	for s in $(ipset_names); do
+		grep -qx "$s" <<<"$have" || return 0
+	done
+	local cmd args
+	# shellcheck disable=SC2086
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" -T "$t" init --print-rules >"$WORK/ipset-rules.txt" ||
+		return 1
+	while read -r cmd args; do
+		[ -n "$cmd" ] || continue
+		# shellcheck disable=SC2086
+		ip netns exec "$SRV" "$cmd" $args || return 1
+	done <"$WORK/ipset-rules.txt"
+	touch "$WORK/ipset-rules-$t"
+}
+
+# Remove those rules again (before teardown, or to simulate a firewall reload).
+ipset_rules_remove() {
+	local t=${TABLE:-ipbanset} tool table rule
+	for tool in iptables ip6tables; do
+		for table in filter raw; do
+			ip netns exec "$SRV" "$tool" -t "$table" -S 2>/dev/null | grep -e "--match-set $t-" |
+				sed 's/^-A /-D /' | while read -r rule; do
+					# shellcheck disable=SC2086
+					ip netns exec "$SRV" "$tool" -t "$table" $rule
+				done
+		done
+	done
+	rm -f "$WORK/ipset-rules-$t"
+}
+
+# Kernel elements as "SET VALUE TIMEOUT" lines in the nftables backend's names
+# (v4_24 203.0.113.0): the ipset listing translated.
+ipset_elements_raw() {
+	local t=${TABLE:-ipbanset}
+	ip netns exec "$SRV" ipset list -o save 2>/dev/null | awk -v t="$t" '
+		$1 == "add" && ($2 == t "-ip4" || $2 == t "-net4" || $2 == t "-ip6" || $2 == t "-net6") {
+			fam = ($2 ~ /6$/) ? 6 : 4; v = $3; plen = (fam == 4) ? 32 : 128
+			if (index(v, "/")) { plen = substr(v, index(v, "/") + 1); v = substr(v, 1, index(v, "/") - 1) }
+			to = 0; for (i = 4; i <= NF && $i != "comment"; i++) if ($i == "timeout") to = $(i + 1)
+			c = ""; j = index($0, " comment \""); if (j) { c = substr($0, j + 10); sub(/"$/, "", c) }
+			print "v" fam "_" plen, v, to, c }'
+}
+
+# The ipset set and element that hold nftables-style SET ADDR (v4_24 203.0.113.0).
+ipset_of() {
+	local set=$1 addr=$2 t=${TABLE:-ipbanset} fam plen
+	fam=${set%%_*}
+	fam=${fam#v}
+	plen=${set#*_}
+	if { [ "$fam" = 4 ] && [ "$plen" = 32 ]; } || { [ "$fam" = 6 ] && [ "$plen" = 128 ]; }; then
+		echo "$t-ip$fam $addr"
+	else
+		echo "$t-net$fam $addr/$plen"
+	fi
+}
+
+# ---------------------------------------------------------------- kernel changes behind ipbanset's back
+
+# What a firewall reload or "nft flush ruleset" does: ipbanset's kernel objects are gone.
+kernel_wipe() {
+	if is_ipset; then
+		ipset_rules_remove
+		local s
+		for s in $(ipset_names); do
+			ip netns exec "$SRV" ipset destroy "$s" 2>/dev/null || true
+		done
+	else
+		ip netns exec "$SRV" nft flush ruleset
+	fi
+}
+
+# What "nft delete table" does.
+kernel_delete_table() {
+	if is_ipset; then
+		kernel_wipe
+	else
+		ip netns exec "$SRV" nft delete table inet "${TABLE:-ipbanset}"
+	fi
+}
+
+# kernel_delete_set SET: the set (nftables name) is gone; with ipset, the set holding it,
+# after the rules that reference it.
+kernel_delete_set() {
+	if is_ipset; then
+		ipset_rules_remove
+		# shellcheck disable=SC2046
+		set -- $(ipset_of "$1" 0.0.0.0)
+		ip netns exec "$SRV" ipset destroy "$1"
+	else
+		ip netns exec "$SRV" nft flush chain inet "${TABLE:-ipbanset}" filter
+		ip netns exec "$SRV" nft delete set inet "${TABLE:-ipbanset}" "$1"
+	fi
+}
+
+# kernel_save FILE / kernel_restore FILE: put back exactly what the kernel held.
+kernel_save() {
+	if is_ipset; then
+		local s
+		for s in $(ipset_names); do
+			ip netns exec "$SRV" ipset save "$s"
+		done >"$1"
+	else
+		ip netns exec "$SRV" nft list table inet "${TABLE:-ipbanset}" >"$1"
+	fi
+}
+
+kernel_restore() {
+	if is_ipset; then
+		local s
+		for s in $(ipset_names); do
+			ip netns exec "$SRV" ipset flush "$s"
+		done
+		ip netns exec "$SRV" ipset restore -exist <"$1"
+	else
+		ip netns exec "$SRV" nft delete table inet "${TABLE:-ipbanset}"
+		ip netns exec "$SRV" nft -f "$1"
+	fi
+}
+
+# kernel_flush_set SET: empty one set (nftables name; with ipset, that length's elements).
+kernel_flush_set() {
+	if is_ipset; then
+		ipset_elements_raw | while read -r s a _; do
+			if [ "$s" = "$1" ]; then
+				# shellcheck disable=SC2046
+				ip netns exec "$SRV" ipset del $(ipset_of "$s" "$a")
+			fi
+		done
+	else
+		ip netns exec "$SRV" nft flush set inet "${TABLE:-ipbanset}" "$1"
+	fi
+}
+
+# kernel_del_element SET ADDR / kernel_add_element SET ADDR [TIMEOUT_S]
+kernel_del_element() {
+	if is_ipset; then
+		# shellcheck disable=SC2046
+		ip netns exec "$SRV" ipset del $(ipset_of "$1" "$2")
+	else
+		ip netns exec "$SRV" nft delete element inet "${TABLE:-ipbanset}" "$1" "{ $2 }"
+	fi
+}
+
+kernel_add_element() {
+	if is_ipset; then
+		# shellcheck disable=SC2046
+		ip netns exec "$SRV" ipset add $(ipset_of "$1" "$2") timeout "${3:-0}"
+	elif [ -n "${3:-}" ]; then
+		ip netns exec "$SRV" nft add element inet "${TABLE:-ipbanset}" "$1" "{ $2 timeout ${3}s }"
+	else
+		ip netns exec "$SRV" nft add element inet "${TABLE:-ipbanset}" "$1" "{ $2 }"
+	fi
 }
 
 # ibs_ok ARGS...: run and require exit 0 (prints stderr on failure).
@@ -251,11 +455,22 @@ nft_json() {
 }
 
 kernel_has_table() {
+	if is_ipset; then
+		local s
+		for s in $(ipset_names); do
+			ip netns exec "$SRV" ipset list -n "$s" >/dev/null 2>&1 && return 0
+		done
+		return 1
+	fi
 	ip netns exec "$SRV" nft list table inet "${TABLE:-ipbanset}" >/dev/null 2>&1
 }
 
 # The kernel's elements as sorted "SET VALUE" lines (no timeouts, which tick).
 kernel_elements() {
+	if is_ipset; then
+		ipset_elements_raw | awk '{ print $1, $2 }' | sort
+		return
+	fi
 	nft_json 2>/dev/null | jq -r '.nftables[] | select(.set) | .set as $s
 		| ($s.elem // [])[] | "\($s.name) \(if type == "object" then .elem.val else . end)"' | sort
 }
@@ -266,6 +481,16 @@ kernel_element_count() {
 
 # kernel_elem SET ADDR: the element's JSON object ({"val":..,"timeout":..}), or nothing.
 kernel_elem() {
+	if is_ipset; then
+		local set addr to comment
+		while read -r set addr to comment; do
+			if [ "$set" != "$1" ] || [ "$addr" != "$2" ]; then continue; fi
+			jq -cn --arg v "$addr" --argjson t "$to" --arg c "$comment" \
+				'{val: $v} + (if $t > 0 then {timeout: $t, expires: $t} else {} end)
+				+ (if $c != "" then {comment: $c} else {} end)'
+		done < <(ipset_elements_raw)
+		return
+	fi
 	nft_json 2>/dev/null | jq -c --arg s "$1" --arg a "$2" '.nftables[] | select(.set and .set.name == $s)
 		| (.set.elem // [])[] | if type == "object" then .elem else {val: .} end
 		| select(.val == $a)'
@@ -297,6 +522,12 @@ kernel_expires() {
 }
 
 kernel_has_set() {
+	if is_ipset; then
+		# shellcheck disable=SC2046
+		set -- $(ipset_of "$1" 0.0.0.0)
+		ip netns exec "$SRV" ipset list -n "$1" >/dev/null 2>&1
+		return
+	fi
 	nft_json 2>/dev/null | jq -e --arg s "$1" '[.nftables[] | select(.set and .set.name == $s)] | length == 1' >/dev/null
 }
 

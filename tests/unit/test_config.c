@@ -23,6 +23,8 @@ static void test_defaults(void)
 	CHECK_INT(c.ipv6_prefix, 128);
 	CHECK_INT(c.history_days, 90);
 	CHECK_INT(c.history_max_rows, 1000000);
+	CHECK_INT(c.backend, IPB_BACKEND_NFT);
+	CHECK_INT(c.maxelem, 1048576);
 	CHECK_INT(c.allow.n, 2);
 	if (c.allow.n == 2) {
 		CHECK_STR(fmt(&c.allow.v[0]), "127.0.0.0/8");
@@ -46,7 +48,9 @@ static void test_parse_full(void)
 		"\t# indented comment\n"
 		"ipv6_prefix = 64\n"
 		"history_days = 0\n"
-		"history_max_rows = 0\n";
+		"history_max_rows = 0\n"
+		"backend = ipset\n"
+		"maxelem = 65536\n";
 	struct config c;
 	struct ipb_err e;
 
@@ -71,6 +75,8 @@ static void test_parse_full(void)
 	CHECK_INT(c.ipv6_prefix, 64);
 	CHECK_INT(c.history_days, 0);
 	CHECK_INT(c.history_max_rows, 0);
+	CHECK_INT(c.backend, IPB_BACKEND_IPSET);
+	CHECK_INT(c.maxelem, 65536);
 	config_free(&c);
 }
 
@@ -105,6 +111,14 @@ static void test_parse_values(void)
 	CHECK_INT(c.default_timeout, 0);
 	CHECK_INT(c.history_max_rows, 1000000000000LL);
 	CHECK_INT(c.hook, IPB_HOOK_INPUT);
+	config_free(&c);
+
+	config_defaults(&c);
+	CHECK_INT(config_parse("a", "backend = nftables\nmaxelem = 2147483647\n", &c, &e), 0);
+	CHECK_INT(c.backend, IPB_BACKEND_NFT);
+	CHECK_INT(c.maxelem, 2147483647);
+	CHECK_INT(config_parse("b", "maxelem = 1\n", &c, &e), 0);
+	CHECK_INT(c.maxelem, 1);
 	config_free(&c);
 
 	config_defaults(&c);
@@ -166,6 +180,16 @@ static void test_parse_errors(void)
 		  "my.conf:1: invalid value '-1' for history_days (days from 0 to 36600; 0 keeps all)" },
 		{ "history_max_rows = lots\n",
 		  "my.conf:1: invalid value 'lots' for history_max_rows (a row count; 0 means no cap)" },
+		{ "backend = iptables\n",
+		  "my.conf:1: invalid value 'iptables' for backend (nftables or ipset)" },
+		{ "backend = IPSET\n", "my.conf:1: invalid value 'IPSET' for backend (nftables or ipset)" },
+		{ "maxelem = 0\n",
+		  "my.conf:1: invalid value '0' for maxelem (an element count from 1 to 2147483647)" },
+		{ "maxelem = 2147483648\n",
+		  "my.conf:1: invalid value '2147483648' for maxelem (an element count from 1 to 2147483647)" },
+		{ "maxelem = 64k\n",
+		  "my.conf:1: invalid value '64k' for maxelem (an element count from 1 to 2147483647)" },
+		{ "backend = ipset\nbackend = ipset\n", "my.conf:2: duplicate key 'backend'" },
 		{ "allow = 10.0.0.0/8, 10.9.300.1\n", "my.conf:1: allow: invalid address '10.9.300.1'" },
 		{ "allow = 1.2.3.4/33\n", "my.conf:1: allow: invalid prefix length in '1.2.3.4/33'" },
 		{ "allow = 1.2.3.4;5.6.7.8\n", "my.conf:1: allow: invalid address '1.2.3.4;5.6.7.8'" },

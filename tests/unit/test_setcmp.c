@@ -41,7 +41,7 @@ static void test_repeats_in_dump(void)
 	kernel_elem(&s, "10.0.0.2", left);
 	kernel_elem(&s, "10.0.0.3", 0);
 	kernel_elem(&s, "10.0.0.9", 0);
-	CHECK_INT(setcmp_diff(&s, ipb_now_ms(), &e), 0);
+	CHECK_INT(setcmp_diff(&s, ipb_now_ms(), 0, &e), 0);
 	/* only 10.0.0.1 is missing; a repeat of a wanted element is not unexpected */
 	if (CHECK_INT(s.nmissing, 1))
 		CHECK_STR(fmt(&s.j[s.missing[0]].t), "10.0.0.1");
@@ -88,7 +88,7 @@ static void test_random(void)
 				snprintf(buf, sizeof(buf), "10.1.0.%u", i);
 				kernel_elem(&s, buf, 0);
 			}
-		ok &= setcmp_diff(&s, NOW_MS, &e) == 0;
+		ok &= setcmp_diff(&s, NOW_MS, 0, &e) == 0;
 		ok &= s.nmissing == nmiss && s.nunexpected == nunexp && s.nretime == 0;
 		for (i = 1; i < s.nunexpected; i++)
 			ok &= target_cmp(&s.k[s.unexpected[i - 1]].t, &s.k[s.unexpected[i]].t) < 0;
@@ -97,10 +97,40 @@ static void test_random(void)
 	CHECK(ok);
 }
 
+/* A kernel whose timeouts stop at max_ms (ipset: 2147483 s): a ban that ends later is held
+ * without a timeout and agrees; once it is within reach it must carry its timeout. */
+static void test_max_timeout(void)
+{
+	const uint64_t max_ms = 2147483000ull;
+	int64_t now = ipb_now_ms(), far = now / 1000 + 40 * 86400, near = now / 1000 + 3600;
+	struct setcmp s = { 0 };
+	struct ipb_err e;
+
+	journal_elem(&s, "10.2.0.1", far);  /* no timeout in the kernel: agrees */
+	journal_elem(&s, "10.2.0.2", far);  /* a timeout the kernel cannot have held: retime */
+	journal_elem(&s, "10.2.0.3", near); /* within reach but held without one: retime */
+	journal_elem(&s, "10.2.0.4", near); /* within reach, right timeout: agrees */
+	journal_elem(&s, "10.2.0.5", IPB_NEVER);
+	kernel_elem(&s, "10.2.0.1", 0);
+	kernel_elem(&s, "10.2.0.2", max_ms);
+	kernel_elem(&s, "10.2.0.3", 0);
+	kernel_elem(&s, "10.2.0.4", (uint64_t)(near * 1000 - now));
+	kernel_elem(&s, "10.2.0.5", 0);
+	CHECK_INT(setcmp_diff(&s, now, max_ms, &e), 0);
+	CHECK_INT(s.nmissing, 0);
+	CHECK_INT(s.nunexpected, 0);
+	if (CHECK_INT(s.nretime, 2)) {
+		CHECK_STR(fmt(&s.j[s.retime[0]].t), "10.2.0.2");
+		CHECK_STR(fmt(&s.j[s.retime[1]].t), "10.2.0.3");
+	}
+	setcmp_free(&s);
+}
+
 int main(void)
 {
 	unit_seed();
 	test_repeats_in_dump();
+	test_max_timeout();
 	test_random();
 	return unit_done("test_setcmp");
 }

@@ -1,0 +1,203 @@
+/* Dispatch from the backend calls to nft.c or ipset.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "ipset.h"
+
+struct backend {
+	enum ipb_backend kind;
+	struct nft *nft;
+	struct ips *ips;
+};
+
+#define DISPATCH(b, nft_call, ips_call) ((b)->kind == IPB_BACKEND_IPSET ? (ips_call) : (nft_call))
+
+int be_open(struct backend **bp, const struct config *cfg, struct ipb_err *e)
+{
+	struct backend *b = calloc(1, sizeof(*b));
+	int r;
+
+	*bp = NULL;
+	if (!b)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	b->kind = cfg->backend;
+	r = DISPATCH(b, nft_open(&b->nft, cfg->table, e), ips_open(&b->ips, cfg, e));
+	if (r) {
+		free(b);
+		return r;
+	}
+	*bp = b;
+	return 0;
+}
+
+void be_close(struct backend *b)
+{
+	if (!b)
+		return;
+	if (b->nft)
+		nft_close(b->nft);
+	if (b->ips)
+		ips_close(b->ips);
+	free(b);
+}
+
+const char *be_name(const struct backend *b)
+{
+	return DISPATCH(b, "nftables", "ipset");
+}
+
+const char *be_objects(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, cfg->backend == IPB_BACKEND_IPSET ? "ipset set %s-*" : "table inet %s",
+		 cfg->table);
+	return buf;
+}
+
+uint64_t be_max_timeout_ms(const struct backend *b)
+{
+	return DISPATCH(b, 0, IPS_MAX_TIMEOUT_MS);
+}
+
+bool be_drops_empty_sets(const struct backend *b)
+{
+	return b->kind == IPB_BACKEND_NFT;
+}
+
+bool be_can_split(const struct backend *b)
+{
+	return b->kind == IPB_BACKEND_NFT;
+}
+
+bool be_coarse_timeouts(const struct backend *b)
+{
+	return b->kind == IPB_BACKEND_IPSET;
+}
+
+bool be_has_chain(const struct backend *b)
+{
+	return b->kind == IPB_BACKEND_NFT;
+}
+
+int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e)
+{
+	return DISPATCH(b, nft_get_layout(b->nft, l, e), ips_get_layout(b->ips, l, e));
+}
+
+int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e)
+{
+	if (b->kind == IPB_BACKEND_IPSET)
+		return ipb_seterr(e, "ipset has no generation id"), -EOPNOTSUPP;
+	return nft_get_genid(b->nft, genid, e);
+}
+
+void be_batch_begin(struct backend *b)
+{
+	DISPATCH(b, nft_batch_begin(b->nft), ips_batch_begin(b->ips));
+}
+
+void be_batch_add_table(struct backend *b)
+{
+	DISPATCH(b, nft_batch_add_table(b->nft), ips_batch_add_sets(b->ips));
+}
+
+/* ipset has no chain: the host's iptables rules reference its sets. */
+void be_batch_add_chain(struct backend *b, enum ipb_hook hook, int priority)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_add_chain(b->nft, hook, priority);
+}
+
+void be_batch_del_chain(struct backend *b)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_del_chain(b->nft);
+}
+
+void be_batch_del_table(struct backend *b)
+{
+	DISPATCH(b, nft_batch_del_table(b->nft), ips_batch_destroy_sets(b->ips));
+}
+
+void be_batch_add_set(struct backend *b, unsigned family, unsigned plen, uint32_t size_hint)
+{
+	DISPATCH(b, nft_batch_add_set(b->nft, family, plen, size_hint),
+		 ips_batch_add_set(b->ips, family, plen));
+}
+
+void be_batch_del_set(struct backend *b, unsigned family, unsigned plen)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_del_set(b->nft, family, plen);
+	else
+		ips_batch_flush_set(b->ips, family, plen);
+}
+
+void be_batch_flush_set(struct backend *b, unsigned family, unsigned plen)
+{
+	DISPATCH(b, nft_batch_flush_set(b->nft, family, plen), ips_batch_flush_set(b->ips, family, plen));
+}
+
+void be_batch_add_rule(struct backend *b, unsigned family, unsigned plen, enum ipb_verdict v)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_add_rule(b->nft, family, plen, v);
+}
+
+void be_batch_del_rule(struct backend *b, uint64_t handle)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_del_rule(b->nft, handle);
+}
+
+void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t count, size_t tag)
+{
+	DISPATCH(b, nft_batch_add_elems(b->nft, elems, count, tag),
+		 ips_batch_add_elems(b->ips, elems, count, tag));
+}
+
+void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
+			    size_t tag)
+{
+	DISPATCH(b, nft_batch_del_elems_any(b->nft, elems, count, tag),
+		 ips_batch_del_elems(b->ips, elems, count, tag));
+}
+
+size_t be_batch_size(const struct backend *b)
+{
+	return DISPATCH(b, nft_batch_size(b->nft), ips_batch_size(b->ips));
+}
+
+int be_batch_commit(struct backend *b, size_t *bad_tag, struct ipb_err *e)
+{
+	return DISPATCH(b, nft_batch_commit(b->nft, bad_tag, e), ips_batch_commit(b->ips, bad_tag, e));
+}
+
+void be_batch_abort(struct backend *b)
+{
+	DISPATCH(b, nft_batch_abort(b->nft), ips_batch_abort(b->ips));
+}
+
+int be_get_elems(struct backend *b, const struct target *t, size_t count, bool *present,
+		 uint64_t *remaining_ms, struct ipb_err *e)
+{
+	return DISPATCH(b, nft_get_elems(b->nft, t, count, present, remaining_ms, e),
+			ips_get_elems(b->ips, t, count, present, remaining_ms, e));
+}
+
+int be_dump_set(struct backend *b, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+		struct ipb_err *e)
+{
+	return DISPATCH(b, nft_dump_set(b->nft, family, plen, cb, arg, e),
+			ips_dump_set(b->ips, family, plen, cb, arg, e));
+}
+
+int be_get_counters(struct backend *b, uint64_t *packets, uint64_t *bytes, struct ipb_err *e)
+{
+	if (b->kind == IPB_BACKEND_IPSET) {
+		*packets = *bytes = 0; /* the host's iptables rules count, not ipbanset's */
+		return 0;
+	}
+	return nft_get_counters(b->nft, packets, bytes, e);
+}

@@ -1,0 +1,71 @@
+/* The kernel backend: what the engine and the commands call to change and read the
+ * kernel, so that everything above (journal, planning, commands, output) is shared by
+ * the firewalls ipbanset can drive:
+ *
+ *   nftables  table "inet <table>", one hash set per prefix length, with its own rules
+ *             (nft.c; the default)
+ *   ipset     hash:ip and hash:net sets per family, referenced by the host's own
+ *             iptables rules (ipset.c; see ipset.h)
+ *
+ * The calls mirror nft.h, which also defines the element and layout descriptions both
+ * backends use (struct nft_elem, struct nft_layout). Each backend reads a set index
+ * (plan_set_index: family and prefix length) in its own terms. Functions return 0 or
+ * -errno and fill e->msg; they never print or exit. */
+#ifndef IPBANSET_BACKEND_H
+#define IPBANSET_BACKEND_H
+
+#include "config.h"
+#include "nft.h"
+
+struct backend;
+
+/* Opens the backend cfg->backend names, for cfg->table. */
+int be_open(struct backend **b, const struct config *cfg, struct ipb_err *e);
+void be_close(struct backend *b); /* NULL is fine */
+const char *be_name(const struct backend *b);
+/* How messages name the kernel objects of cfg's backend and table: "table inet ipbanset",
+ * "ipset set ipbanset-*". */
+const char *be_objects(const struct config *cfg, char *buf, size_t len);
+
+/* What the engine must know about a backend's kernel objects. */
+/* The longest timeout the kernel holds; a longer or permanent ban is an element with no
+ * timeout that ipbanset expires itself (0 = no limit). */
+uint64_t be_max_timeout_ms(const struct backend *b);
+/* nftables removes a prefix length's set (and rule) when its last ban goes; ipset keeps
+ * its sets, which the host's iptables rules reference. */
+bool be_drops_empty_sets(const struct backend *b);
+/* A huge load may be split into several kernel transactions (nftables). */
+bool be_can_split(const struct backend *b);
+/* The kernel lists timeouts in whole seconds (ipset), not milliseconds (nftables). */
+bool be_coarse_timeouts(const struct backend *b);
+/* The backend owns a chain with a hook and priority (nftables). */
+bool be_has_chain(const struct backend *b);
+
+int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e);
+int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e); /* -EOPNOTSUPP */
+
+void be_batch_begin(struct backend *b);
+void be_batch_add_table(struct backend *b);
+void be_batch_add_chain(struct backend *b, enum ipb_hook hook, int priority);
+void be_batch_del_chain(struct backend *b);
+void be_batch_del_table(struct backend *b);
+void be_batch_add_set(struct backend *b, unsigned family, unsigned plen, uint32_t size_hint);
+void be_batch_del_set(struct backend *b, unsigned family, unsigned plen);
+void be_batch_flush_set(struct backend *b, unsigned family, unsigned plen);
+void be_batch_add_rule(struct backend *b, unsigned family, unsigned plen, enum ipb_verdict v);
+void be_batch_del_rule(struct backend *b, uint64_t handle);
+void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t count, size_t tag);
+void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
+			    size_t tag);
+size_t be_batch_size(const struct backend *b);
+/* All or nothing, as nft_batch_commit: see each backend for how. */
+int be_batch_commit(struct backend *b, size_t *bad_tag, struct ipb_err *e);
+void be_batch_abort(struct backend *b);
+
+int be_get_elems(struct backend *b, const struct target *t, size_t count, bool *present,
+		 uint64_t *remaining_ms, struct ipb_err *e);
+int be_dump_set(struct backend *b, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+		struct ipb_err *e);
+int be_get_counters(struct backend *b, uint64_t *packets, uint64_t *bytes, struct ipb_err *e);
+
+#endif

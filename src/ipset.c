@@ -1,0 +1,970 @@
+/* The ipset backend over libipset: see ipset.h for the layout and the guarantees.
+ * Commands go through ipset_parse_line, the parser of `ipset restore`, one line each;
+ * listings come back in save format through the library's output callback. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libipset/ipset.h>
+
+#include "ipset.h"
+#include "plan.h"
+
+#define IPS_NKINDS 4
+#define IPS_LINE_MAX 1024
+/* At or above this many changes to one set, it is rebuilt and swapped in rather than
+ * changed element by element (IPBANSET_IPSET_SWAP_MIN overrides, for tests). */
+#define IPS_SWAP_MIN 1000
+
+static const char *const kind_suffix[IPS_NKINDS] = { "ip4", "net4", "ip6", "net6" };
+static const char *const kind_type[IPS_NKINDS] = { "hash:ip", "hash:net", "hash:ip", "hash:net" };
+static const char *const kind_family[IPS_NKINDS] = { "inet", "inet", "inet6", "inet6" };
+
+struct ips_elem {
+	struct target t;
+	uint32_t timeout; /* seconds; 0 = none */
+	const char *comment;
+};
+
+struct ips_op {
+	struct target t;
+	int64_t expires_ms; /* Unix ms when the kernel is to let it go; 0 = no timeout */
+	const char *comment; /* the caller's, valid until commit returns */
+	size_t tag;
+	bool del;
+};
+
+/* A set's elements as listed, ordered by prefix length (see dump_load). */
+struct ips_dump {
+	bool valid;
+	struct ips_elem *v;
+	size_t n;
+	size_t start[130]; /* elements of length L are v[start[L] .. start[L + 1]) */
+	char *text;	   /* the listing the comments point into */
+	int64_t listed_ms; /* when: timeouts count from here */
+};
+
+struct ips {
+	struct ipset *lib;
+	struct ipset_session *s;
+	char name[IPS_NKINDS][IPS_NAME_MAX], tmp[IPS_NKINDS][IPS_NAME_MAX];
+	uint32_t maxelem;
+	bool exists[IPS_NKINDS];
+	bool tmp_exists[IPS_NKINDS]; /* left by a command killed while it rebuilt a set */
+	bool layout_read;
+	/* the batch */
+	struct ips_op *ops;
+	size_t nops, capops;
+	bool create[IPS_NKINDS], destroy, flush[PLAN_NSETS];
+	size_t queued;
+	size_t *undo, nundo, capundo; /* ops[] added element by element, to take back */
+	/* listings */
+	struct ips_dump dump[IPS_NKINDS];
+	char *out;
+	size_t outlen, outcap;
+	bool out_failed;
+	char report[IPB_ERRLEN];
+};
+
+unsigned ips_kind(unsigned family, unsigned plen)
+{
+	unsigned full = family == 4 ? 32 : 128;
+
+	return (family == 6 ? 2 : 0) + (plen < full ? 1 : 0);
+}
+
+void ips_set_name(const char *table, unsigned kind, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%s", table, kind_suffix[kind]);
+}
+
+/* ---- talking to libipset ---- */
+
+static void report_add(struct ips *p, const char *msg)
+{
+	size_t n = strlen(p->report);
+
+	if (!msg || !*msg || n + 3 >= sizeof(p->report))
+		return;
+	snprintf(p->report + n, sizeof(p->report) - n, "%s%s", n ? "; " : "", msg);
+	/* libipset ends its messages with a newline */
+	n = strlen(p->report);
+	while (n && (p->report[n - 1] == '\n' || p->report[n - 1] == ' '))
+		p->report[--n] = 0;
+}
+
+static int custom_error(struct ipset *lib, void *arg, int status, const char *msg, ...)
+{
+	struct ips *p = arg;
+	char buf[IPB_ERRLEN];
+	va_list ap;
+
+	(void)status;
+	va_start(ap, msg);
+	vsnprintf(buf, sizeof(buf), msg, ap);
+	va_end(ap);
+	report_add(p, buf);
+	ipset_session_report_reset(ipset_session(lib));
+	return -1;
+}
+
+static int standard_error(struct ipset *lib, void *arg)
+{
+	struct ips *p = arg;
+	struct ipset_session *s = ipset_session(lib);
+	bool warning = ipset_session_report_type(s) != IPSET_ERROR;
+
+	if (!warning)
+		report_add(p, ipset_session_report_msg(s));
+	ipset_session_report_reset(s);
+	return warning ? 0 : -1;
+}
+
+static int output(struct ipset_session *s, void *arg, const char *fmt, ...)
+{
+	struct ips *p = arg;
+	va_list ap;
+	int n;
+
+	(void)s;
+	for (;;) {
+		size_t room = p->outcap - p->outlen;
+
+		va_start(ap, fmt);
+		n = vsnprintf(p->out ? p->out + p->outlen : NULL, p->out ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if ((size_t)n < room) {
+			p->outlen += (size_t)n;
+			return 0;
+		}
+		if (ipb_grow(&p->out, &p->outcap, p->outlen + (size_t)n + 1 + p->outcap, 1)) {
+			p->out_failed = true;
+			return -1;
+		}
+	}
+}
+
+/* The errno a refusal stands for, from libipset's message. */
+static int report_errno(const char *msg)
+{
+	if (strstr(msg, "not permitted"))
+		return -EPERM;
+	if (strstr(msg, "does not exist"))
+		return -ENOENT;
+	if (strstr(msg, "is full"))
+		return -ENOSPC;
+	if (strstr(msg, "in use"))
+		return -EBUSY;
+	if (strstr(msg, "already exists") || strstr(msg, "already added"))
+		return -EEXIST;
+	if (strstr(msg, "Syntax error") || strstr(msg, "out of range"))
+		return -EINVAL;
+	return -EIO;
+}
+
+/* Run one restore-format line; exist = ignore "already there" / "not there". */
+static __attribute__((format(printf, 3, 4))) int run(struct ips *p, bool exist, const char *fmt, ...)
+{
+	char line[IPS_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		snprintf(p->report, sizeof(p->report), "ipset command too long");
+		return -EINVAL;
+	}
+	p->report[0] = 0;
+	if (exist)
+		ipset_envopt_set(p->s, IPSET_ENV_EXIST);
+	else
+		ipset_envopt_unset(p->s, IPSET_ENV_EXIST);
+	if (ipset_parse_line(p->lib, line) == 0)
+		return 0;
+	if (!p->report[0])
+		snprintf(p->report, sizeof(p->report), "ipset refused '%.200s'", line);
+	return report_errno(p->report);
+}
+
+static int fail(struct ips *p, struct ipb_err *e, int r, const char *what)
+{
+	ipb_seterr(e, "ipset: %s: %s", what, p->report);
+	return r;
+}
+
+static int lib_init(struct ips *p)
+{
+	p->lib = ipset_init();
+	if (!p->lib)
+		return -ENOMEM;
+	ipset_custom_printf(p->lib, custom_error, standard_error, output, p);
+	p->s = ipset_session(p->lib);
+	ipset_session_output(p->s, IPSET_LIST_SAVE);
+	return 0;
+}
+
+/* After a failed listing libipset's session answers every later listing with "Internal
+ * protocol error": start a new one. */
+static void lib_reset(struct ips *p)
+{
+	if (p->lib)
+		ipset_fini(p->lib);
+	p->lib = NULL;
+	lib_init(p);
+}
+
+static int list_names(struct ips *p, struct ipb_err *e);
+
+int ips_open(struct ips **pp, const struct config *cfg, struct ipb_err *e)
+{
+	struct ips *p;
+	unsigned k;
+	int r;
+
+	*pp = NULL;
+	if (strlen(cfg->table) > IPS_TABLE_MAX)
+		return ipb_seterr(e, "table name '%s' is too long for ipset set names (at most %d "
+				     "characters)", cfg->table, IPS_TABLE_MAX),
+		       -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	p->maxelem = cfg->maxelem;
+	for (k = 0; k < IPS_NKINDS; k++) {
+		ips_set_name(cfg->table, k, p->name[k], sizeof(p->name[k]));
+		snprintf(p->tmp[k], sizeof(p->tmp[k]), "%s-tmp", p->name[k]);
+	}
+	ipset_load_types();
+	if (lib_init(p)) {
+		free(p);
+		return ipb_seterr(e, "ipset: cannot initialise libipset"), -ENOMEM;
+	}
+	/* listing the names shows a missing privilege at once */
+	if ((r = list_names(p, e))) {
+		ips_close(p);
+		return r;
+	}
+	*pp = p;
+	return 0;
+}
+
+static void dump_free(struct ips_dump *d)
+{
+	free(d->v);
+	free(d->text);
+	memset(d, 0, sizeof(*d));
+}
+
+void ips_close(struct ips *p)
+{
+	unsigned k;
+
+	if (!p)
+		return;
+	for (k = 0; k < IPS_NKINDS; k++)
+		dump_free(&p->dump[k]);
+	free(p->ops);
+	free(p->undo);
+	free(p->out);
+	if (p->lib)
+		ipset_fini(p->lib);
+	free(p);
+}
+
+/* ---- reading sets ---- */
+
+/* Is a set of this type and header ("family inet hashsize 1024 maxelem 65536 timeout 0
+ * comment ...") one of kind k that ipbanset can use? */
+static bool header_usable(const char *type, const char *header, unsigned k)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "family %s ", kind_family[k]);
+	return !strcmp(type, kind_type[k]) && !strncmp(header, want, strlen(want)) &&
+	       strstr(header, " timeout ") && strstr(header, " comment");
+}
+
+/* Set k (or its temporary set) has name: record it, and check its type. */
+static int saw_set(struct ips *p, const char *name, const char *type, const char *header,
+		   struct ipb_err *e)
+{
+	unsigned k;
+
+	for (k = 0; k < IPS_NKINDS; k++) {
+		if (!strcmp(name, p->tmp[k]))
+			p->tmp_exists[k] = true;
+		if (strcmp(name, p->name[k]))
+			continue;
+		if (!header_usable(type, header, k))
+			return ipb_seterr(e, "ipset: set %s exists but is not a %s set of family %s "
+					     "with timeout and comment; rename or destroy it",
+					  name, kind_type[k], kind_family[k]),
+			       -EEXIST;
+		p->exists[k] = true;
+	}
+	return 0;
+}
+
+/* Which of our sets exist, and are they usable: every set's header, in the plain format
+ * (in save format libipset asks the kernel for every element too). */
+static int list_names(struct ips *p, struct ipb_err *e)
+{
+	char *line, *save = NULL, *name = NULL, *type = NULL;
+	int r;
+
+	p->outlen = 0;
+	ipset_session_output(p->s, IPSET_LIST_PLAIN);
+	ipset_envopt_set(p->s, IPSET_ENV_LIST_HEADER);
+	r = run(p, false, "list");
+	ipset_envopt_unset(p->s, IPSET_ENV_LIST_HEADER);
+	ipset_session_output(p->s, IPSET_LIST_SAVE);
+	if (r) {
+		lib_reset(p);
+		return fail(p, e, r, "listing sets");
+	}
+	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	p->out[p->outlen] = 0;
+	memset(p->exists, 0, sizeof(p->exists));
+	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
+	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "Name: ", 6))
+			name = line + 6, type = NULL;
+		else if (!strncmp(line, "Type: ", 6))
+			type = line + 6;
+		else if (!strncmp(line, "Header: ", 8) && name && type &&
+			 (r = saw_set(p, name, type, line + 8, e)))
+			return r;
+	}
+	p->outlen = 0;
+	p->layout_read = true;
+	return 0;
+}
+
+int ips_get_layout(struct ips *p, struct nft_layout *l, struct ipb_err *e)
+{
+	unsigned k, i;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	if ((r = list_names(p, e)))
+		return r;
+	for (k = 0; k < IPS_NKINDS; k++)
+		l->table = l->table || p->exists[k];
+	l->chain = l->table;
+	for (i = 0; i < PLAN_NSETS; i++) {
+		unsigned fam = plan_set_family(i), plen = plan_set_plen(i);
+
+		l->set[i] = l->rule[i] = p->exists[ips_kind(fam, plen)];
+	}
+	return 0;
+}
+
+static int elem_plen_cmp(const void *a, const void *b)
+{
+	const struct ips_elem *x = a, *y = b;
+
+	return (int)x->t.plen - (int)y->t.plen;
+}
+
+/* One "add NAME ADDR[/L] timeout N [comment "..."]" line; the comment is cut out of
+ * the text in place. */
+static int parse_add_line(char *line, struct ips_elem *el)
+{
+	char *tok, *save = NULL, *c;
+	unsigned flags;
+
+	el->timeout = 0;
+	el->comment = NULL;
+	c = strstr(line, " comment \"");
+	if (c) {
+		char *end = strrchr(c + 10, '"');
+
+		*c = 0;
+		if (end)
+			*end = 0;
+		el->comment = c + 10;
+	}
+	if (!(tok = strtok_r(line, " ", &save)) || strcmp(tok, "add") || !strtok_r(NULL, " ", &save) ||
+	    !(tok = strtok_r(NULL, " ", &save)) || target_parse(tok, &el->t, &flags, NULL))
+		return -EINVAL;
+	while ((tok = strtok_r(NULL, " ", &save)))
+		if (!strcmp(tok, "timeout") && (tok = strtok_r(NULL, " ", &save)))
+			el->timeout = (uint32_t)strtoul(tok, NULL, 10);
+	return 0;
+}
+
+/* List set k and keep its elements, ordered by prefix length. */
+static int dump_load(struct ips *p, unsigned k, struct ipb_err *e)
+{
+	struct ips_dump *d = &p->dump[k];
+	size_t cap = 0, i;
+	char *line, *next;
+	int r;
+
+	dump_free(d);
+	if (!p->layout_read && (r = list_names(p, e)))
+		return r;
+	d->valid = true;
+	if (!p->exists[k])
+		return 0;
+	p->outlen = 0;
+	d->listed_ms = ipb_now_ms();
+	r = run(p, false, "list %s", p->name[k]);
+	if (r) {
+		lib_reset(p);
+		return fail(p, e, r, p->name[k]);
+	}
+	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	p->out[p->outlen] = 0;
+	d->text = p->out; /* the elements' comments point into it */
+	p->out = NULL;
+	p->outlen = p->outcap = 0;
+	for (line = d->text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (strncmp(line, "add ", 4))
+			continue;
+		if (ipb_grow(&d->v, &cap, d->n + 1, sizeof(*d->v)))
+			return ipb_seterr(e, "out of memory"), -ENOMEM;
+		if (parse_add_line(line, &d->v[d->n]) == 0)
+			d->n++;
+	}
+	if (d->n)
+		qsort(d->v, d->n, sizeof(*d->v), elem_plen_cmp);
+	for (i = 0; i <= 129; i++) {
+		size_t j = i ? d->start[i - 1] : 0;
+
+		while (j < d->n && d->v[j].t.plen < i)
+			j++;
+		d->start[i] = j;
+	}
+	return 0;
+}
+
+static struct ips_dump *dump_get(struct ips *p, unsigned k, struct ipb_err *e, int *r)
+{
+	*r = p->dump[k].valid ? 0 : dump_load(p, k, e);
+	return *r ? NULL : &p->dump[k];
+}
+
+int ips_dump_set(struct ips *p, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+		 struct ipb_err *e)
+{
+	struct ips_dump *d;
+	size_t i;
+	int r;
+
+	if (!(d = dump_get(p, ips_kind(family, plen), e, &r)))
+		return r;
+	for (i = d->start[plen]; i < d->start[plen + 1]; i++)
+		if (d->v[i].t.family == family &&
+		    (r = cb(arg, &d->v[i].t, (uint64_t)d->v[i].timeout * 1000, d->v[i].comment)))
+			return r < 0 ? r : 0;
+	return 0;
+}
+
+int ips_get_elems(struct ips *p, const struct target *t, size_t count, bool *present,
+		  uint64_t *remaining_ms, struct ipb_err *e)
+{
+	char buf[TARGET_STRLEN];
+	size_t i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		unsigned k = ips_kind(t[i].family, t[i].plen);
+
+		/* "test" with an explicit prefix looks for that element, not a covering one */
+		r = run(p, false, "test %s %s", p->name[k], target_format(&t[i], buf, sizeof(buf)));
+		present[i] = r == 0;
+		if (r && !strstr(p->report, "is NOT in set"))
+			return fail(p, e, r, p->name[k]);
+		if (remaining_ms)
+			remaining_ms[i] = 0;
+	}
+	if (remaining_ms) {
+		/* only a listing tells the timeouts */
+		for (i = 0; i < count; i++) {
+			unsigned k = ips_kind(t[i].family, t[i].plen);
+			struct ips_dump *d = dump_get(p, k, e, &r);
+			size_t j;
+
+			if (!d)
+				return r;
+			for (j = d->start[t[i].plen]; j < d->start[t[i].plen + 1]; j++)
+				if (!target_cmp(&d->v[j].t, &t[i]))
+					remaining_ms[i] = (uint64_t)d->v[j].timeout * 1000;
+		}
+	}
+	return 0;
+}
+
+/* ---- the batch ---- */
+
+void ips_batch_begin(struct ips *p)
+{
+	p->nops = 0;
+	p->queued = 0;
+	p->destroy = false;
+	memset(p->create, 0, sizeof(p->create));
+	memset(p->flush, 0, sizeof(p->flush));
+}
+
+void ips_batch_abort(struct ips *p)
+{
+	ips_batch_begin(p);
+}
+
+void ips_batch_add_sets(struct ips *p)
+{
+	unsigned k;
+
+	for (k = 0; k < IPS_NKINDS; k++)
+		p->create[k] = true;
+	p->queued++;
+}
+
+void ips_batch_add_set(struct ips *p, unsigned family, unsigned plen)
+{
+	p->create[ips_kind(family, plen)] = true;
+	p->queued++;
+}
+
+void ips_batch_destroy_sets(struct ips *p)
+{
+	p->destroy = true;
+	p->queued++;
+}
+
+void ips_batch_flush_set(struct ips *p, unsigned family, unsigned plen)
+{
+	p->flush[plan_set_index(family, plen)] = true;
+	p->queued++;
+}
+
+/* The kernel timeout for an element that expires at expires_ms, computed when it is
+ * sent (filling a large set takes seconds): whole seconds, or none for a permanent ban
+ * and beyond the kernel's limit (ipbanset expires those itself, see ipset.h). */
+static uint32_t timeout_s(int64_t expires_ms)
+{
+	int64_t ms = expires_ms - ipb_now_ms();
+
+	if (!expires_ms || ms > (int64_t)IPS_MAX_TIMEOUT_MS)
+		return 0;
+	return ms < 1000 ? 1 : (uint32_t)((ms + 500) / 1000);
+}
+
+static int64_t op_expires_ms(const struct nft_elem *el)
+{
+	if (!el->timeout_ms)
+		return 0;
+	if (el->expires && el->expires != IPB_NEVER)
+		return el->expires * 1000;
+	return ipb_now_ms() + (int64_t)el->timeout_ms;
+}
+
+static void queue_ops(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag,
+		      bool del)
+{
+	size_t i;
+
+	if (ipb_grow(&p->ops, &p->capops, p->nops + count, sizeof(*p->ops))) {
+		p->out_failed = true; /* reported by commit */
+		return;
+	}
+	for (i = 0; i < count; i++)
+		p->ops[p->nops++] = (struct ips_op){ .t = elems[i].t,
+						     .expires_ms = del ? 0 : op_expires_ms(&elems[i]),
+						     .comment = elems[i].comment, .tag = tag + i, .del = del };
+	p->queued += count;
+}
+
+void ips_batch_add_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag)
+{
+	queue_ops(p, elems, count, tag, false);
+}
+
+void ips_batch_del_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag)
+{
+	queue_ops(p, elems, count, tag, true);
+}
+
+size_t ips_batch_size(const struct ips *p)
+{
+	return p->queued;
+}
+
+/* ---- committing ---- */
+
+/* "add SET ADDR timeout N comment "TEXT"": libipset refuses '"' in a comment and
+ * keeps at most IPSET_MAX_COMMENT_SIZE bytes. */
+static int add_line(struct ips *p, const char *set, const struct target *t, int64_t expires_ms,
+		    const char *comment)
+{
+	char addr[TARGET_STRLEN], text[IPSET_MAX_COMMENT_SIZE + 1] = "";
+	size_t i, n = 0;
+
+	for (i = 0; comment && comment[i] && n + 1 < sizeof(text); i++)
+		text[n++] = comment[i] == '"' ? '\'' : comment[i];
+	while (n && ((unsigned char)text[n - 1] & 0xc0) == 0x80 && comment[i])
+		n--; /* cut whole UTF-8 characters: drop a trailing partial one */
+	if (n && ((unsigned char)text[n - 1] & 0xc0) == 0xc0 && comment[i])
+		n--;
+	text[n] = 0;
+	target_format(t, addr, sizeof(addr));
+	return run(p, true, n ? "add %s %s timeout %u comment \"%s\"" : "add %s %s timeout %u%s", set,
+		   addr, timeout_s(expires_ms), text);
+}
+
+static int del_line(struct ips *p, const char *set, const struct target *t)
+{
+	char addr[TARGET_STRLEN];
+
+	return run(p, true, "del %s %s", set, target_format(t, addr, sizeof(addr)));
+}
+
+static int create_line(struct ips *p, const char *set, unsigned k)
+{
+	return run(p, true, "create %s %s family %s timeout 0 comment maxelem %u", set, kind_type[k],
+		   kind_family[k], p->maxelem);
+}
+
+/* Destroy a set that may not exist. */
+static int destroy_line(struct ips *p, const char *set)
+{
+	int r = run(p, false, "destroy %s", set);
+
+	return r == -ENOENT ? 0 : r;
+}
+
+static size_t swap_min(void)
+{
+	const char *s = getenv("IPBANSET_IPSET_SWAP_MIN");
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return IPS_SWAP_MIN;
+	v = strtoull(s, &end, 10);
+	return *end ? IPS_SWAP_MIN : (size_t)v;
+}
+
+/* The new content of set k: its listing without the flushed lengths, then the batch's
+ * changes in order. Sorted by target, then by when (listing first, then op order). */
+struct merged {
+	struct target t;
+	int64_t expires_ms;
+	const char *comment;
+	size_t seq; /* 0 = listed; i + 1 = ops[i] */
+	bool del;
+};
+
+static int merged_cmp(const void *a, const void *b)
+{
+	const struct merged *x = a, *y = b;
+	int c = target_cmp(&x->t, &y->t);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* A listed element's expiry: the kernel lists whole seconds left, rounded down, so the
+ * middle of that second keeps a set rebuilt many times from drifting early. */
+static int64_t listed_expiry(const struct ips_dump *d, const struct ips_elem *el)
+{
+	return el->timeout ? d->listed_ms + el->timeout * 1000LL + 500 : 0;
+}
+
+static int merge_content(struct ips *p, unsigned k, struct merged **out, size_t *nout,
+			 struct ipb_err *e)
+{
+	struct ips_dump *d;
+	struct merged *m;
+	size_t i, n = 0, w = 0;
+	int r;
+
+	if (!(d = dump_get(p, k, e, &r)))
+		return r;
+	m = malloc((d->n + p->nops + 1) * sizeof(*m));
+	if (!m)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	for (i = 0; i < d->n; i++)
+		if (!p->flush[plan_set_index(d->v[i].t.family, d->v[i].t.plen)])
+			m[n++] = (struct merged){ d->v[i].t, listed_expiry(d, &d->v[i]), d->v[i].comment,
+						  0, false };
+	for (i = 0; i < p->nops; i++)
+		if (ips_kind(p->ops[i].t.family, p->ops[i].t.plen) == k)
+			m[n++] = (struct merged){ p->ops[i].t, p->ops[i].expires_ms, p->ops[i].comment,
+						  i + 1, p->ops[i].del };
+	qsort(m, n, sizeof(*m), merged_cmp);
+	/* keep the last state of each target, if it is present */
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && !target_cmp(&m[i].t, &m[i + 1].t))
+			continue;
+		if (!m[i].del)
+			m[w++] = m[i];
+	}
+	*out = m;
+	*nout = w;
+	return 0;
+}
+
+/* Build "<name>-tmp" with set k's full new content (the live set is untouched). */
+static int build_tmp(struct ips *p, unsigned k, size_t *bad_tag, struct ipb_err *e)
+{
+	struct merged *m = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if ((r = destroy_line(p, p->tmp[k])) || (r = create_line(p, p->tmp[k], k)))
+		return fail(p, e, r, p->tmp[k]);
+	if ((r = merge_content(p, k, &m, &n, e)))
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = add_line(p, p->tmp[k], &m[i].t, m[i].expires_ms, m[i].comment))) {
+			if (m[i].seq)
+				*bad_tag = p->ops[m[i].seq - 1].tag;
+			fail(p, e, r, p->name[k]);
+			break;
+		}
+	}
+	free(m);
+	return r;
+}
+
+static int target_cmp_void(const void *a, const void *b)
+{
+	return target_cmp(a, b);
+}
+
+/* Is t in the sorted array? */
+static bool has_target(const struct target *v, size_t n, const struct target *t)
+{
+	return n && bsearch(t, v, n, sizeof(*v), target_cmp_void);
+}
+
+static void undo_added(struct ips *p)
+{
+	size_t i;
+
+	for (i = p->nundo; i-- > 0;) {
+		const struct target *t = &p->ops[p->undo[i]].t;
+
+		del_line(p, p->name[ips_kind(t->family, t->plen)], t);
+	}
+	p->nundo = 0;
+}
+
+/* The sorted targets of the element-by-element ops that delete (del) or add. */
+static int sorted_targets(const struct ips *p, const bool swap[IPS_NKINDS], bool del,
+			  struct target **out, size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	*out = malloc((p->nops + 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < p->nops; i++)
+		if (p->ops[i].del == del && !swap[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)])
+			(*out)[(*n)++] = p->ops[i].t;
+	if (*n)
+		qsort(*out, *n, sizeof(**out), target_cmp_void);
+	return 0;
+}
+
+/* Which pass applies op: 0 new elements, 1 new timeouts (a delete and an add of one
+ * target, which "add -exist" does in one step), 2 deletions; -1 none. */
+static int op_pass(const struct ips_op *op, const struct target *dels, size_t ndels,
+		   const struct target *adds, size_t nadds)
+{
+	if (!op->del)
+		return has_target(dels, ndels, &op->t) ? 1 : 0;
+	return has_target(adds, nadds, &op->t) ? -1 : 2;
+}
+
+/* Element by element, for the sets not being swapped: new elements first (their undo is
+ * exact: delete them again), then new timeouts, then deletions, which fail only when the
+ * set itself went away under us. */
+static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *bad_tag,
+			  struct ipb_err *e)
+{
+	struct target *dels = NULL, *adds = NULL;
+	size_t i, ndels, nadds;
+	unsigned k = 0;
+	bool partial = false;
+	int r = 0, pass;
+
+	p->nundo = 0;
+	if (sorted_targets(p, swap, true, &dels, &ndels) || sorted_targets(p, swap, false, &adds, &nadds) ||
+	    ipb_grow(&p->undo, &p->capundo, p->nops + 1, sizeof(*p->undo))) {
+		free(dels);
+		free(adds);
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	}
+	for (pass = 0; pass < 3 && !r; pass++) {
+		for (i = 0; i < p->nops && !r; i++) {
+			const struct ips_op *op = &p->ops[i];
+
+			k = ips_kind(op->t.family, op->t.plen);
+			if (swap[k] || op_pass(op, dels, ndels, adds, nadds) != pass)
+				continue;
+			r = op->del ? del_line(p, p->name[k], &op->t)
+				    : add_line(p, p->name[k], &op->t, op->expires_ms, op->comment);
+			if (r)
+				*bad_tag = op->tag;
+			else if (pass == 0)
+				p->undo[p->nundo++] = i;
+			else
+				partial = true;
+		}
+	}
+	free(dels);
+	free(adds);
+	if (!r)
+		return 0;
+	fail(p, e, r, p->name[k]);
+	undo_added(p);
+	if (partial) {
+		size_t n = strlen(e->msg);
+
+		snprintf(e->msg + n, sizeof(e->msg) - n,
+			 "; some new timeouts or deletions were applied before it: run 'ipbanset reconcile'");
+	}
+	return r;
+}
+
+static int destroy_all(struct ips *p, struct ipb_err *e)
+{
+	unsigned k;
+	int r;
+
+	for (k = 0; k < IPS_NKINDS; k++) {
+		if ((r = destroy_line(p, p->tmp[k])) || (r = destroy_line(p, p->name[k]))) {
+			if (r == -EBUSY)
+				return ipb_seterr(e, "ipset: set %s is in use by iptables rules: delete them "
+						     "first (see 'ipbanset init --print-rules')", p->name[k]), r;
+			return fail(p, e, r, p->name[k]);
+		}
+		p->exists[k] = false;
+	}
+	return 0;
+}
+
+static void batch_done(struct ips *p)
+{
+	unsigned k;
+
+	for (k = 0; k < IPS_NKINDS; k++)
+		dump_free(&p->dump[k]);
+	ips_batch_begin(p);
+}
+
+static int check_ops(struct ips *p, size_t *bad_tag, struct ipb_err *e)
+{
+	char buf[TARGET_STRLEN];
+	size_t i;
+
+	if (p->out_failed)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	for (i = 0; i < p->nops; i++)
+		if (p->ops[i].t.plen == 0 && !p->ops[i].del) {
+			*bad_tag = p->ops[i].tag;
+			return ipb_seterr(e, "ipset: hash:net cannot hold the prefix %s",
+					  target_format(&p->ops[i].t, buf, sizeof(buf))),
+			       -EINVAL;
+		}
+	return 0;
+}
+
+/* Which sets are rebuilt and swapped: those losing a whole prefix length, and those
+ * with many changes. */
+static void plan_swaps(const struct ips *p, bool swap[IPS_NKINDS])
+{
+	size_t count[IPS_NKINDS] = { 0 }, min = swap_min(), i;
+	unsigned k;
+
+	for (i = 0; i < p->nops; i++)
+		count[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)]++;
+	for (k = 0; k < IPS_NKINDS; k++)
+		swap[k] = count[k] >= min && count[k] > 0;
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (p->flush[i])
+			swap[ips_kind(plan_set_family((unsigned)i), plan_set_plen((unsigned)i))] = true;
+}
+
+static void undo_created(struct ips *p, const bool created[IPS_NKINDS], const bool swap[IPS_NKINDS])
+{
+	unsigned k;
+
+	for (k = 0; k < IPS_NKINDS; k++) {
+		if (swap[k])
+			destroy_line(p, p->tmp[k]);
+		if (created[k] && !destroy_line(p, p->name[k]))
+			p->exists[k] = false;
+	}
+}
+
+int ips_batch_commit(struct ips *p, size_t *bad_tag, struct ipb_err *e)
+{
+	bool created[IPS_NKINDS] = { false }, swap[IPS_NKINDS] = { false }, swapped[IPS_NKINDS] = { false };
+	unsigned k;
+	int r = 0;
+
+	*bad_tag = SIZE_MAX;
+	if (p->destroy) {
+		r = destroy_all(p, e);
+		batch_done(p);
+		return r;
+	}
+	if ((r = check_ops(p, bad_tag, e)))
+		goto out;
+	if (!p->layout_read && (r = list_names(p, e)))
+		goto out;
+	for (k = 0; k < IPS_NKINDS; k++)
+		if (p->tmp_exists[k] && !destroy_line(p, p->tmp[k]))
+			p->tmp_exists[k] = false;
+	for (k = 0; k < IPS_NKINDS && !r; k++) {
+		if (!p->create[k] || p->exists[k])
+			continue;
+		if ((r = create_line(p, p->name[k], k))) {
+			fail(p, e, r, p->name[k]);
+			break;
+		}
+		created[k] = p->exists[k] = true;
+	}
+	plan_swaps(p, swap);
+	for (k = 0; k < IPS_NKINDS && !r; k++)
+		if (swap[k])
+			r = build_tmp(p, k, bad_tag, e);
+	if (!r)
+		r = apply_elements(p, swap, bad_tag, e);
+	for (k = 0; k < IPS_NKINDS && !r; k++) {
+		if (!swap[k])
+			continue;
+		if ((r = run(p, false, "swap %s %s", p->tmp[k], p->name[k]))) {
+			fail(p, e, r, p->name[k]);
+			while (k-- > 0)
+				if (swapped[k])
+					run(p, false, "swap %s %s", p->tmp[k], p->name[k]);
+			undo_added(p);
+			break;
+		}
+		swapped[k] = true;
+	}
+	if (r)
+		undo_created(p, created, swap);
+	for (k = 0; k < IPS_NKINDS && !r; k++)
+		if (swap[k])
+			destroy_line(p, p->tmp[k]); /* the old content */
+out:
+	batch_done(p);
+	return r;
+}
