@@ -1302,7 +1302,7 @@ static int counts_scan(struct journal *j, int64_t now, struct journal_counts *c,
 	const unsigned char *name;
 	bool have = false;
 	sqlite3_stmt *s;
-	int rc, r, len, last_len = -1;
+	int rc, r, len, last_len = -1, fam, plen;
 	int64_t exp;
 
 	if ((r = stmt_get(j, ST_COUNT_ALL, &s, e)))
@@ -1327,8 +1327,10 @@ static int counts_scan(struct journal *j, int64_t now, struct journal_counts *c,
 			c->expired_rows++;
 			continue;
 		}
-		counts_add(c, now, sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), exp);
-		counts_next(c, s, sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), exp);
+		fam = sqlite3_column_int(s, 1);
+		plen = sqlite3_column_int(s, 2);
+		counts_add(c, now, fam, plen, exp);
+		counts_next(c, s, fam, plen, exp);
 	}
 	if (have && !r && !c->sources[c->nsources - 1].count)
 		c->nsources--;
