@@ -516,6 +516,19 @@ static int set_wal(struct journal *j, struct ipb_err *e)
 	return wal ? 0 : pragma(j, "PRAGMA journal_mode = WAL", e);
 }
 
+/* A WAL beyond what the writers' autocheckpoint (1000 pages) leaves is a big import's,
+ * whose checkpoint is left to the next writer (journal_defer_checkpoint): a status right
+ * after the import must not pay for it when it closes. A small one is checkpointed and
+ * removed by the last reader to close, as always. */
+static bool wal_is_large(const struct journal *j)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", j->path);
+	return stat(wal, &st) == 0 && st.st_size > 1000 * 4096 * 2;
+}
+
 static int journal_setup(struct journal *j, struct ipb_err *e)
 {
 	int64_t v;
@@ -536,9 +549,8 @@ static int journal_setup(struct journal *j, struct ipb_err *e)
 		return r;
 	if (!j->read_only)
 		return 0;
-	/* Checkpoints are the writers' work (at their commits): a status right after a big
-	 * import would otherwise pay for the import's checkpoint when it closes. */
-	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (wal_is_large(j))
+		sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	return pragma(j, "PRAGMA query_only = 1", e);
 }
 
