@@ -1000,7 +1000,7 @@ static int journal_write_new(struct engine *g, const char *source, const char *r
 		return r;
 	ipb_phase(g->c, "journal rows inserted");
 	/* the disk writes overlap the kernel's work too, not only the inserts */
-	if (journal_defer_checkpoint(g->j, &e) || journal_write_ahead(g->j, &e))
+	if (journal_write_ahead(g->j, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
 }

@@ -516,19 +516,6 @@ static int set_wal(struct journal *j, struct ipb_err *e)
 	return wal ? 0 : pragma(j, "PRAGMA journal_mode = WAL", e);
 }
 
-/* A WAL beyond what the writers' autocheckpoint (1000 pages) leaves is a big import's,
- * whose checkpoint is left to the next writer (journal_defer_checkpoint): a status right
- * after the import must not pay for it when it closes. A small one is checkpointed and
- * removed by the last reader to close, as always. */
-static bool wal_is_large(const struct journal *j)
-{
-	char wal[PATH_MAX];
-	struct stat st;
-
-	snprintf(wal, sizeof(wal), "%s-wal", j->path);
-	return stat(wal, &st) == 0 && st.st_size > 1000 * 4096 * 2;
-}
-
 static int journal_setup(struct journal *j, struct ipb_err *e)
 {
 	int64_t v;
@@ -547,11 +534,9 @@ static int journal_setup(struct journal *j, struct ipb_err *e)
 			return r;
 	if (v < JOURNAL_VERSION && (r = migrate(j, e)))
 		return r;
-	if (!j->read_only)
-		return 0;
-	if (wal_is_large(j))
-		sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	return pragma(j, "PRAGMA query_only = 1", e);
+	if (j->read_only)
+		return pragma(j, "PRAGMA query_only = 1", e);
+	return 0;
 }
 
 /* Memory statistics take a global mutex on every allocation; nothing here reads them.
@@ -981,20 +966,6 @@ int journal_write_ahead(struct journal *j, struct ipb_err *e)
 	}
 	close(fd);
 	return 0;
-}
-
-/* A checkpoint copies every page of the transaction from the WAL into the database file
- * and syncs it: at 1M rows it doubled the commit that the caller waits for after the
- * kernel's last ack. The commit is durable without it (WAL, synchronous=FULL), so this
- * connection neither checkpoints at its commit nor at close: the next command that
- * writes does it (its commit's autocheckpoint). */
-int journal_defer_checkpoint(struct journal *j, struct ipb_err *e)
-{
-	int rc = sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-
-	if (rc != SQLITE_OK)
-		return journal_fail(j, rc, "deferring the checkpoint", e);
-	return pragma(j, "PRAGMA wal_autocheckpoint = 0", e);
 }
 
 int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e)

@@ -99,8 +99,6 @@ int journal_insert_bans(struct journal *j, const char *source, int64_t created,
 /* Write the open transaction's pages to the WAL and sync them, ahead of the commit
  * (a big transaction, while the kernel is still busy). */
 int journal_write_ahead(struct journal *j, struct ipb_err *e);
-/* Leave the WAL checkpoint of this connection's commits to the next writer. */
-int journal_defer_checkpoint(struct journal *j, struct ipb_err *e);
 /* Does the journal hold no ban row at all (live or expired)? */
 int journal_is_empty(struct journal *j, bool *empty, struct ipb_err *e);
 

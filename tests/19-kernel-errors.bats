@@ -96,21 +96,6 @@ many_targets() {
 	jq_ok 'all(.[]; .kind != "ban" or .target == "203.0.113.0/24")'
 }
 
-# A first import commits without a checkpoint: its rows are durable in the WAL, status
-# reads them there, and the next writer's commit checkpoints them into the file. (A
-# status checkpoints a WAL this small when it closes, as before: see 15-crash.bats for
-# one it must leave to the next writer.)
-@test "a first import leaves its checkpoint to the next writer, and loses nothing" {
-	many_targets >"$BATS_TEST_TMPDIR/list.txt"
-	ibs_ok -q ban -s feed -f "$BATS_TEST_TMPDIR/list.txt"
-	[ -s "$DB-wal" ] || fail "the import's WAL was checkpointed and removed"
-	[ "$(rows_without_wal)" -lt 5001 ] || fail "the import's commit checkpointed"
-	ibs_ok -q ban 198.51.100.7
-	[ "$(rows_without_wal)" -eq 5002 ] || fail "the next writer did not checkpoint"
-	ibs_ok status --verify --json
-	jq_ok '.kernel.in_sync == true and .total == 5002'
-}
-
 @test "a first import of 5001 addresses in one kernel transaction, then a second source" {
 	many_targets >"$BATS_TEST_TMPDIR/list.txt"
 	ibs_ok --json ban -s feed -f "$BATS_TEST_TMPDIR/list.txt"

@@ -260,13 +260,6 @@ kernel_elements() {
 		| ($s.elem // [])[] | "\($s.name) \(if type == "object" then .elem.val else . end)"' | sort
 }
 
-# Ban rows in the journal's database file alone, without its WAL (a copy, so nothing
-# checkpoints it).
-rows_without_wal() {
-	cp "$DB" "$BATS_TEST_TMPDIR/alone.db"
-	sqlite3 "$BATS_TEST_TMPDIR/alone.db" 'SELECT count(*) FROM bans' 2>/dev/null || echo 0
-}
-
 kernel_element_count() {
 	kernel_elements | grep -c . || true
 }
