@@ -246,6 +246,10 @@ int cmd_sync(struct ctx *c)
 		goto out;
 	if ((r = engine_start(&g, c)))
 		goto out;
+	/* A list holds about what the source holds: no doubling of a million rows. Failing
+	 * is not fatal here: current_cb grows them as it goes. */
+	(void)(ipb_grow(&cur.v, &cur.cap, l.n, sizeof(*cur.v)) ||
+	       ipb_grow(&cur.t, &cur.tcap, l.n, sizeof(*cur.t)));
 	if (journal_bans_of_source(g.j, c->now, c->source, current_cb, &cur, &e)) {
 		ipb_error("%s", e.msg);
 		engine_abort(&g);
