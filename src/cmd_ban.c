@@ -258,6 +258,23 @@ int cmd_sync(struct ctx *c)
 	}
 	/* sync writes its own summary event, always */
 	engine_summarize(&g, l.n > cur.n ? l.n : cur.n, NULL, c->source, NULL);
+	/* The source's first import into prefix lengths the journal has never held: every
+	 * listed target is an add, so it takes ban -f's path (rows and kernel side by side). */
+	if (!cur.n && engine_ban_new_applies(&g, &l)) {
+		bool done;
+
+		snprintf(detail, sizeof(detail), "%zu listed: %zu added, 0 removed, 0 updated", l.n,
+			 l.n);
+		if ((r = engine_event(&g, "sync", NULL, c->source, c->reason, detail))) {
+			engine_abort(&g);
+			goto out;
+		}
+		ipb_phase(c, "sync: a first import");
+		r = engine_ban_new(&g, &l, c->source, c->reason, &done);
+		if (!r)
+			engine_report(&g, "sync");
+		goto out;
+	}
 	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0 };
 	plan_diff(cur.t, cur.n, l.v, l.n, &cb);
 	if (!s.r)

@@ -1057,6 +1057,11 @@ static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS], c
 	return commit_journal(g, k.ntx);
 }
 
+bool engine_ban_new_applies(struct engine *g, const struct target_list *l)
+{
+	return ban_new_applies(g, l);
+}
+
 int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
 		   const char *reason, bool *done)
 {

@@ -142,6 +142,9 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
  * detail counts the changes, followed by extra (may be NULL). */
 void engine_summarize(struct engine *g, size_t ntargets, const char *kind, const char *source,
 		      const char *extra);
+/* Would engine_ban_new take its first-import path for l? (sync asks first: it writes its own
+ * event before the rows) */
+bool engine_ban_new_applies(struct engine *g, const struct target_list *l);
 /* A big ban into prefix lengths the journal has never held (a first import): every target
  * is a new ban and a new element, so the journal takes the rows in one bulk insert while
  * another thread sends the kernel batches. Sets *done when it ran (then, as

@@ -81,3 +81,41 @@ file_setup() {
 	assert_stderr_has "$WORK/feed2:2:"
 	assert_unchanged "$before"
 }
+
+# A source's first sync into prefix lengths the journal has never held is all adds: it
+# takes ban -f's first-import path (journal rows and kernel side by side).
+@test "a first sync of 3000 targets takes the first-import path; the next sync is a plain diff" {
+	local i
+	for ((i = 0; i < 2999; i++)); do echo "100.64.$((i / 256)).$((i % 256))"; done >"$WORK/feed"
+	echo "$ATK_ADDR" >>"$WORK/feed"
+	IPBANSET_BATCH_ELEMENTS=1000 run --separate-stderr ibs -v --json sync -s feed -t 1h --jitter 10m -f "$WORK/feed"
+	assert_status 0
+	if is_ipset; then
+		[[ "$stderr" != *"first import"* ]] || fail "ipset took the nftables path: $stderr"
+	else
+		[[ "$stderr" == *"sync: a first import"* && "$stderr" == *"journal written ahead"* ]] ||
+			fail "not the first-import path: $stderr"
+	fi
+	jq_ok '.changed == true and .added == 3000 and .removed == 0 and .updated == 0'
+	assert_dropped "$ATK_ADDR"
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .total == 3000 and .sources.feed == 3000'
+	[ "$(kernel_element_count)" -eq 3000 ]
+	# one sync event with the counts, as the plain path writes it
+	ibs_ok --json log --source feed
+	jq_ok '[.[] | select(.kind == "sync")] | length == 1'
+	jq_ok '[.[] | select(.kind == "sync")][0].detail == "3000 listed: 3000 added, 0 removed, 0 updated"'
+	# the jitter spread the expiries
+	ibs_ok --json list --source feed
+	[ "$(jq '[.[].expires] | unique | length' <<<"$output")" -gt 100 ]
+	# the next sync withdraws the attacker and adds one: a diff, not a first import
+	grep -v "^$ATK_ADDR\$" "$WORK/feed" >"$WORK/feed2"
+	echo 203.0.113.9 >>"$WORK/feed2"
+	run --separate-stderr ibs -v --json sync -s feed -t 1h -f "$WORK/feed2"
+	assert_status 0
+	[[ "$stderr" != *"first import"* ]] || fail "$stderr"
+	jq_ok '.added == 1 and .removed == 1'
+	assert_reachable "$ATK_ADDR"
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .total == 3000'
+}
