@@ -119,3 +119,36 @@ file_setup() {
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == true and .total == 3000'
 }
+
+# A list in a regular file is read on a second thread while the journal is read; a pipe
+# is read first. Either way bad input is reported as such and changes nothing.
+@test "a list file is read beside the journal: bad line, allowlisted target, broken journal; stdin first" {
+	printf '%s\n' "$ATK_ADDR" 198.51.100.7 >"$WORK/feed"
+	run --separate-stderr ibs -v sync -s feed -f "$WORK/feed"
+	assert_status 0
+	[[ "$stderr" == *"list and current bans read"* ]] || fail "not read beside the journal: $stderr"
+	assert_dropped "$ATK_ADDR"
+	run --separate-stderr ibs -v sync -s feed -f - <"$WORK/feed"
+	assert_status 0
+	[[ "$stderr" != *"list and current bans read"* ]] || fail "stdin read beside the journal: $stderr"
+	local before
+	before=$(snapshot)
+	printf '%s\n' 198.51.100.3 10.9.300.1 >"$WORK/bad"
+	run --separate-stderr ibs sync -s feed -f "$WORK/bad"
+	assert_status 2
+	assert_stderr_has "$WORK/bad:2:"
+	assert_unchanged "$before"
+	printf '%s\n' 198.51.100.3 127.0.0.5 >"$WORK/allow"
+	run --separate-stderr ibs sync -s feed -f "$WORK/allow"
+	assert_status 3
+	assert_stderr_has "127.0.0.0/8"
+	assert_unchanged "$before"
+	# a journal that cannot be opened: the bad list is still what the exit code reports
+	run --separate-stderr ibs -d "$WORK/feed/db" sync -s feed -f "$WORK/bad"
+	assert_status 2
+	assert_stderr_has "$WORK/bad:2:"
+	run --separate-stderr ibs -d "$WORK/feed/db" sync -s feed -f "$WORK/feed"
+	assert_status 4
+	assert_unchanged "$before"
+	assert_dropped "$ATK_ADDR"
+}
