@@ -1243,10 +1243,13 @@ static void counts_add(struct journal_counts *c, int64_t now, int fam, int plen,
 		c->exp_1d++;
 	else
 		c->exp_later++;
-	if (fam == 4)
+	if (fam == 4 && plen >= 0 && plen <= 32) {
 		*(plen == 32 ? &c->v4_addresses : &c->v4_networks) += 1;
-	else if (fam == 6)
+		c->set_rows[plan_set_index(4, (unsigned)plen)]++;
+	} else if (fam == 6 && plen >= 0 && plen <= 128) {
 		*(plen == 128 ? &c->v6_addresses : &c->v6_networks) += 1;
+		c->set_rows[plan_set_index(6, (unsigned)plen)]++;
+	}
 }
 
 /* Keep the JOURNAL_NEXT_MAX soonest finite expiries, the first seen first among equals. */

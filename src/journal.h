@@ -120,6 +120,7 @@ struct journal_counts {
 	struct journal_source_count *sources; /* malloc'd, sorted by name */
 	size_t nsources;
 	uint64_t expired_rows; /* rows past their expiry awaiting gc */
+	uint64_t set_rows[PLAN_NSETS]; /* live rows per set, as journal_set_rows counts them */
 	uint64_t events;
 	/* the live bans that expire soonest (finite expiries), soonest first */
 	struct journal_next next[JOURNAL_NEXT_MAX];
