@@ -40,7 +40,7 @@ src/%.o: src/%.c
 
 # Unit tests need no root: the pure modules, plus the journal on a temporary file and
 # the journal-against-kernel diff fed by hand.
-UNIT_SRC := $(PURE_SRC) src/journal.c src/setcmp.c
+UNIT_SRC := $(PURE_SRC) src/journal.c src/setcmp.c src/meet.c
 tests/unit/test_%: tests/unit/test_%.c $(UNIT_SRC) tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(UNIT_SRC) $(LIBS)
 

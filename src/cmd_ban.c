@@ -1,12 +1,10 @@
 /* ban, unban, sync, flush: the commands that change bans. Each is one engine run:
  * one journal transaction bracketing one kernel batch. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "duration.h"
@@ -138,49 +136,6 @@ out:
 
 /* ---- sync ---- */
 
-/* The source's live bans in target order, and each one's expiry. */
-struct current {
-	struct target *t;
-	int64_t *exp;
-	size_t n, tcap, ecap;
-};
-
-static int current_cb(void *arg, const struct ban *b)
-{
-	struct current *cur = arg;
-
-	if ((cur->n == cur->tcap && ipb_grow(&cur->t, &cur->tcap, cur->n + 1, sizeof(*cur->t))) ||
-	    (cur->n == cur->ecap && ipb_grow(&cur->exp, &cur->ecap, cur->n + 1, sizeof(*cur->exp))))
-		return -ENOMEM;
-	cur->exp[cur->n] = b->expires;
-	cur->t[cur->n++] = b->t;
-	return 0;
-}
-
-/* A list in a regular file is read on a second thread while this one reads the
- * source's bans from the journal: at 1M lines the two take about as long. A pipe is
- * read first, as before, so a slow download never holds the journal's lock. */
-struct list_job {
-	struct ctx *c;
-	struct target_list *l;
-	int r;
-};
-
-static void *list_job_run(void *arg)
-{
-	struct list_job *lj = arg;
-
-	lj->r = read_targets(lj->c, lj->l, true);
-	return NULL;
-}
-
-static bool list_is_regular_file(const struct ctx *c)
-{
-	struct stat st;
-
-	return c->file && strcmp(c->file, "-") && stat(c->file, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 struct sync_state {
 	struct engine *g;
 	const struct target_list *want;
@@ -252,41 +207,17 @@ int cmd_sync(struct ctx *c)
 {
 	struct current cur = { 0 };
 	struct target_list l = { 0 };
-	struct list_job lj = { c, &l, 0 };
 	struct sync_state s = { 0 };
 	struct plan_diff_cb cb = { sync_add, sync_del, sync_same, &s };
-	struct ipb_err e;
 	struct engine g;
 	char detail[128];
-	pthread_t th;
-	bool threaded;
 	int r;
 
 	if (!c->source_set)
 		return ipb_error("sync: --source NAME is required"), IPB_EXIT_USAGE;
 	if (!c->file)
 		return ipb_error("sync: -f FILE is required"), IPB_EXIT_USAGE;
-	if ((r = check_reason(c)))
-		goto out;
-	threaded = list_is_regular_file(c) && pthread_create(&th, NULL, list_job_run, &lj) == 0;
-	if (!threaded && (r = read_targets(c, &l, true)))
-		goto out;
-	r = engine_start(&g, c);
-	if (!r && journal_bans_of_source(g.j, c->now, c->source, current_cb, &cur, &e)) {
-		ipb_error("%s", e.msg);
-		engine_abort(&g);
-		r = IPB_EXIT_SYSTEM;
-	}
-	if (threaded) {
-		pthread_join(th, NULL);
-		ipb_phase(c, "list and current bans read");
-		if (lj.r) { /* bad input is reported as such, as when it is read first */
-			if (!r)
-				engine_abort(&g);
-			r = lj.r;
-		}
-	}
-	if (r)
+	if ((r = check_reason(c)) || (r = sync_read(c, &g, &l, &cur)))
 		goto out;
 	/* sync writes its own summary event, always */
 	engine_summarize(&g, l.n > cur.n ? l.n : cur.n, NULL, c->source, NULL);
@@ -323,8 +254,7 @@ int cmd_sync(struct ctx *c)
 	if (!(r = engine_finish(&g)))
 		engine_report(&g, "sync");
 out:
-	free(cur.t);
-	free(cur.exp);
+	current_free(&cur);
 	target_list_free(&l);
 	return r;
 }

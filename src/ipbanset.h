@@ -7,6 +7,7 @@
 #include "config.h"
 #include "journal.h"
 #include "backend.h"
+#include "meet.h"
 #include "plan.h"
 
 struct ctx {
@@ -75,6 +76,14 @@ int cmd_print_rules(struct ctx *c); /* init --print-rules */
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */
 int read_targets(struct ctx *c, struct target_list *l, bool check_allow);
+
+/* ---- sync_read.c: the list and the source's current bans, read side by side ---- */
+
+struct engine;
+/* Reads c->file into *l (as read_targets) and c->source's live bans into *cur, and starts
+ * the engine (journal locked). Returns 0 with the engine started, or an exit status with
+ * the engine stopped, having printed the error. */
+int sync_read(struct ctx *c, struct engine *g, struct target_list *l, struct current *cur);
 
 /* Open the journal (creating it for writers) and print errors; returns exit status. */
 int open_journal(struct ctx *c, struct journal **j, bool create);

@@ -47,6 +47,7 @@ enum stmt_id {
 	ST_OF_TARGET,
 	ST_LIVE,
 	ST_OF_SOURCE,
+	ST_OF_SOURCE_DESC,
 	ST_SET_ELEMENTS,
 	ST_SET_COUNTS,
 	ST_SET_ROWS,
@@ -89,6 +90,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_OF_SOURCE] = "SELECT fam, plen, net, expires FROM bans"
 			 " INDEXED BY bans_source WHERE source = ?1 AND expires > ?2"
 			 " ORDER BY fam, net, plen",
+	[ST_OF_SOURCE_DESC] = "SELECT fam, plen, net, expires FROM bans"
+			      " INDEXED BY bans_source WHERE source = ?1 AND expires > ?2"
+			      " ORDER BY fam DESC, net DESC, plen DESC",
 	/* rows in primary-key order; journal_set_elements keeps each net's latest */
 	[ST_SET_ELEMENTS] = "SELECT " BAN_COLS " FROM bans WHERE fam = ?1 AND plen = ?2"
 			    " AND expires > ?3 ORDER BY net",
@@ -720,14 +724,15 @@ int journal_bans_live(struct journal *j, int64_t now, const char *source, unsign
 	return each_ban(j, ST_LIVE, s, cb, arg, e);
 }
 
-int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
+int journal_bans_of_source(struct journal *j, int64_t now, const char *source, bool descending,
 			   journal_ban_cb cb, void *arg, struct ipb_err *e)
 {
+	enum stmt_id id = descending ? ST_OF_SOURCE_DESC : ST_OF_SOURCE;
 	struct ban b = { .source = source };
 	sqlite3_stmt *s;
 	int r, rc;
 
-	if ((r = stmt_get(j, ST_OF_SOURCE, &s, e)))
+	if ((r = stmt_get(j, id, &s, e)))
 		return r;
 	bind_text(s, 1, source);
 	sqlite3_bind_int64(s, 2, now);
@@ -739,7 +744,7 @@ int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
 	}
 	if (!r && rc != SQLITE_DONE)
 		r = journal_fail(j, rc, "reading bans", e);
-	stmt_put(j, ST_OF_SOURCE, s);
+	stmt_put(j, id, s);
 	return r;
 }
 

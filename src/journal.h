@@ -62,9 +62,10 @@ int journal_bans_within(struct journal *j, const struct target *t, int64_t now,
  * (0: both), ordered by family, plen, net, source. */
 int journal_bans_live(struct journal *j, int64_t now, const char *source, unsigned family,
 		      journal_ban_cb cb, void *arg, struct ipb_err *e);
-/* Live rows of one source ordered by target_cmp order (fam, net, plen) for sync diffs;
- * target, source and expiry only (created 0, reason NULL): one pass over the index. */
-int journal_bans_of_source(struct journal *j, int64_t now, const char *source,
+/* Live rows of one source in target_cmp order (fam, net, plen), or the reverse, for
+ * sync diffs; target, source and expiry only (created 0, reason NULL): one pass over the
+ * index. A callback's positive return stops the pass and is returned; errors are < 0. */
+int journal_bans_of_source(struct journal *j, int64_t now, const char *source, bool descending,
 			   journal_ban_cb cb, void *arg, struct ipb_err *e);
 /* The kernel elements one set must hold: for each distinct live target of (fam, plen),
  * one callback with b->expires = the latest expiry among its live rows and b->source,

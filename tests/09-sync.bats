@@ -152,3 +152,30 @@ file_setup() {
 	assert_unchanged "$before"
 	assert_dropped "$ATK_ADDR"
 }
+
+# The source's current bans are read from both ends at once (one thread ascending on the
+# command's connection, the other descending on its own) once the list file is read; the
+# diff must be exact wherever the two reads met.
+@test "a sync of 40k against 40k current bans, read from both ends: the exact difference" {
+	awk 'BEGIN { for (i = 0; i < 40000; i++) printf "100.%d.%d.%d\n", 64 + int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/a"
+	ibs_ok -q sync -s feed -t 1h -f "$WORK/a"
+	# withdraw 300 from the start, the middle and the end; add 300 others
+	awk 'NR > 100 && (NR <= 20000 || NR > 20100) && NR <= 39900' "$WORK/a" >"$WORK/b"
+	awk 'BEGIN { for (i = 0; i < 300; i++) printf "100.80.%d.%d\n", int(i / 256), i % 256 }' >>"$WORK/b"
+	echo "$ATK_ADDR" >>"$WORK/b"
+	run --separate-stderr ibs -v --json sync -s feed -t 1h -f "$WORK/b"
+	assert_status 0
+	[[ "$stderr" == *"40000 current bans"* ]] || fail "$stderr"
+	echo "# $(grep -o '[0-9]* of them read from the other end' <<<"$stderr")" >&3
+	jq_ok '.added == 301 and .removed == 300 and .unchanged == 39700'
+	assert_dropped "$ATK_ADDR"
+	ibs_ok --json list --source feed
+	diff <(jq -r '.[].target' <<<"$output" | sort) <(sort "$WORK/b") || fail "journal differs from the list"
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true and .total == 40001'
+	# and back: the same again from the other list
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.added == 300 and .removed == 301'
+	ibs_ok --json list --source feed
+	diff <(jq -r '.[].target' <<<"$output" | sort) <(sort "$WORK/a") || fail "journal differs from the list"
+}
