@@ -143,25 +143,63 @@ struct sync_state {
 	int64_t timeout;
 	size_t removals;
 	int r;
+	bool sole[2]; /* no other source holds a live IPv4 [0] / IPv6 [1] ban */
 };
+
+static bool sync_sole(const struct sync_state *s, const struct target *t)
+{
+	return s->sole[t->family == 6];
+}
 
 static void sync_add(void *arg, size_t ib)
 {
 	struct sync_state *s = arg;
+	const struct target *t = &s->want->v[ib];
 
-	if (!s->r)
-		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, ban_expiry(s->g->c),
-				     false, s->g->c->reason, false, "sync");
+	if (s->r)
+		return;
+	if (sync_sole(s, t))
+		s->r = engine_change_known(s->g, t, s->g->c->source, ban_expiry(s->g->c), 0,
+					   s->g->c->reason, "sync");
+	else
+		s->r = engine_change(s->g, t, s->g->c->source, ban_expiry(s->g->c), false,
+				     s->g->c->reason, false, "sync");
 }
 
 static void sync_del(void *arg, size_t ia)
 {
 	struct sync_state *s = arg;
+	const struct target *t = &s->cur->t[ia];
 
 	s->removals++;
-	if (!s->r)
-		s->r = engine_change(s->g, &s->cur->t[ia], s->g->c->source, 0, false, NULL, false,
-				     "sync");
+	if (s->r)
+		return;
+	if (sync_sole(s, t))
+		s->r = engine_change_known(s->g, t, s->g->c->source, 0, s->cur->exp[ia], NULL, "sync");
+	else
+		s->r = engine_change(s->g, t, s->g->c->source, 0, false, NULL, false, "sync");
+}
+
+/* A big sync (one summary event, no per-target ones) of a family no other source holds
+ * knows each target's rows from its own read: no per-target look-up. */
+static int sync_find_sole(struct sync_state *s)
+{
+	struct engine *g = s->g;
+	struct ipb_err e;
+	bool shared;
+	unsigned f;
+
+	if (!g->summarize)
+		return 0;
+	for (f = 0; f < 2; f++) {
+		if (journal_family_shared(g->j, g->c->now, g->c->source, f ? 6 : 4, &shared, &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+		s->sole[f] = !shared;
+		if (s->sole[f])
+			ipb_verbose(g->c, "sync: no other source holds IPv%u bans: no look-ups",
+				    f ? 6 : 4);
+	}
+	return 0;
 }
 
 /* A listed target keeps its expiry until less than half the timeout remains: a re-run
@@ -238,8 +276,9 @@ int cmd_sync(struct ctx *c)
 			engine_report(&g, "sync");
 		goto out;
 	}
-	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0 };
-	plan_diff(cur.t, cur.n, l.v, l.n, &cb);
+	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0, { false, false } };
+	if ((s.r = sync_find_sole(&s)) == 0)
+		plan_diff(cur.t, cur.n, l.v, l.n, &cb);
 	if (!s.r)
 		s.r = check_max_removals(c, s.removals, cur.n);
 	snprintf(detail, sizeof(detail), "%zu listed: %llu added, %llu removed, %llu updated", l.n,

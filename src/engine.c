@@ -447,34 +447,29 @@ static bool set_is_empty(struct engine *g, const struct target *t, int64_t newex
 	return g->set_rows[idx] == 2;
 }
 
-int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
-		  bool replace, const char *reason, bool all_sources, const char *event_kind)
+/* The rows of one target, looked up or known, become its journal change and its kernel
+ * element's operation. */
+static int change_rows(struct engine *g, const struct target *t, struct rows *rs,
+		       const char *source, int64_t newexp, bool replace, const char *reason,
+		       bool all_sources, const char *event_kind)
 {
-	struct rows rs = { .g = g };
 	const struct row *w;
 	int64_t before, after, now = g->c->now;
-	struct ipb_err e;
 	size_t i;
 	int r = 0;
 
-	if (!set_is_empty(g, t, newexp, &e) && journal_bans_of_target(g->j, t, rows_cb, &rs, &e)) {
-		free(rs.v);
-		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	}
-	w = rows_winner(&rs, now);
+	w = rows_winner(rs, now);
 	before = w ? w->expires : 0;
 	if (newexp) {
-		r = put_row(g, t, &rs, source, newexp, replace, reason, event_kind);
+		r = put_row(g, t, rs, source, newexp, replace, reason, event_kind);
 	} else {
-		for (i = 0; i < rs.n && !r; i++)
-			if (all_sources || !strcmp(rs.v[i].source, source))
-				r = withdraw_row(g, t, &rs.v[i], event_kind);
+		for (i = 0; i < rs->n && !r; i++)
+			if (all_sources || !strcmp(rs->v[i].source, source))
+				r = withdraw_row(g, t, &rs->v[i], event_kind);
 	}
-	if (r) {
-		free(rs.v);
+	if (r)
 		return r;
-	}
-	w = rows_winner(&rs, now);
+	w = rows_winner(rs, now);
 	after = w ? w->expires : 0;
 	switch (plan_element_op(before, after)) {
 	case PLAN_ADD:
@@ -489,8 +484,36 @@ int engine_change(struct engine *g, const struct target *t, const char *source, 
 	case PLAN_NONE:
 		break;
 	}
-	free(rs.v);
 	return 0;
+}
+
+int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
+		  bool replace, const char *reason, bool all_sources, const char *event_kind)
+{
+	struct rows rs = { .g = g };
+	struct ipb_err e;
+	int r;
+
+	if (!set_is_empty(g, t, newexp, &e) && journal_bans_of_target(g->j, t, rows_cb, &rs, &e)) {
+		free(rs.v);
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	}
+	r = change_rows(g, t, &rs, source, newexp, replace, reason, all_sources, event_kind);
+	free(rs.v);
+	return r;
+}
+
+int engine_change_known(struct engine *g, const struct target *t, const char *source,
+			int64_t newexp, int64_t have, const char *reason, const char *event_kind)
+{
+	struct row own = { .expires = have };
+	/* room for exactly the one row: put_row appends the new ban into it */
+	struct rows rs = { .g = g, .v = &own, .n = have ? 1 : 0, .cap = 1 };
+
+	if (!g->summarize || (newexp != 0) == (have != 0)) /* only what it is made for */
+		return engine_change(g, t, source, newexp, false, reason, false, event_kind);
+	snprintf(own.source, sizeof(own.source), "%s", source);
+	return change_rows(g, t, &rs, source, newexp, false, reason, false, event_kind);
 }
 
 /* ---- building and sending the batch ---- */

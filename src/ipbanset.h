@@ -189,6 +189,12 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
  * every source's). Returns 0 or exit status. */
 int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
 		  bool replace, const char *reason, bool all_sources, const char *event_kind);
+/* sync's new ban (have 0) or withdrawal (newexp 0, have the source's live expiry) of a
+ * target that no other source holds a live ban of: its one row is known, so there is no
+ * look-up. Only for a summarizing command (no per-target event, which would want the
+ * row's reason); anything else goes to engine_change. */
+int engine_change_known(struct engine *g, const struct target *t, const char *source,
+			int64_t newexp, int64_t have, const char *reason, const char *event_kind);
 
 /* Journal event helper. */
 int engine_event(struct engine *g, const char *kind, const struct target *t, const char *source,

@@ -48,6 +48,7 @@ enum stmt_id {
 	ST_LIVE,
 	ST_OF_SOURCE,
 	ST_OF_SOURCE_DESC,
+	ST_SOURCE_FAMILY,
 	ST_SET_ELEMENTS,
 	ST_SET_COUNTS,
 	ST_SET_ROWS,
@@ -90,6 +91,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_OF_SOURCE] = "SELECT fam, plen, net, expires FROM bans"
 			 " INDEXED BY bans_source WHERE source = ?1 AND expires > ?2"
 			 " ORDER BY fam, net, plen",
+	[ST_SOURCE_FAMILY] = "SELECT 1 FROM bans INDEXED BY bans_source"
+			     " WHERE source = ?1 AND fam = ?2 AND expires > ?3 LIMIT 1",
 	[ST_OF_SOURCE_DESC] = "SELECT fam, plen, net, expires FROM bans"
 			      " INDEXED BY bans_source WHERE source = ?1 AND expires > ?2"
 			      " ORDER BY fam DESC, net DESC, plen DESC",
@@ -1397,6 +1400,62 @@ int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const cha
 	}
 	r = rc == SQLITE_DONE ? 0 : journal_fail(j, rc, "listing sources", e);
 	stmt_put(j, ST_SOURCE_NEXT, s);
+	return r;
+}
+
+struct names {
+	char (*v)[IPB_NAME_MAX * 8];
+	size_t n, cap;
+	bool oom;
+};
+
+static void names_cb(void *arg, const char *name)
+{
+	struct names *ns = arg;
+
+	if (ipb_grow(&ns->v, &ns->cap, ns->n + 1, sizeof(*ns->v))) {
+		ns->oom = true;
+		return;
+	}
+	snprintf(ns->v[ns->n++], sizeof(ns->v[0]), "%s", name);
+}
+
+int journal_family_shared(struct journal *j, int64_t now, const char *source, unsigned family,
+			  bool *shared, struct ipb_err *e)
+{
+	struct names ns = { 0 };
+	sqlite3_stmt *s;
+	size_t i;
+	int r, rc;
+
+	*shared = true; /* until shown otherwise */
+	if ((r = journal_sources(j, now, names_cb, &ns, e)))
+		goto out;
+	if (ns.oom) {
+		ipb_seterr(e, "journal %s: out of memory", j->path);
+		r = -ENOMEM;
+		goto out;
+	}
+	*shared = false;
+	for (i = 0; i < ns.n && !*shared && !r; i++) {
+		if (!strcmp(ns.v[i], source))
+			continue;
+		if ((r = stmt_get(j, ST_SOURCE_FAMILY, &s, e)))
+			break;
+		bind_text(s, 1, ns.v[i]);
+		sqlite3_bind_int(s, 2, (int)family);
+		sqlite3_bind_int64(s, 3, now);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			*shared = true;
+		else if (rc != SQLITE_DONE)
+			r = journal_fail(j, rc, "looking for other sources", e);
+		stmt_put(j, ST_SOURCE_FAMILY, s);
+	}
+	if (r)
+		*shared = true;
+out:
+	free(ns.v);
 	return r;
 }
 

@@ -137,6 +137,11 @@ void journal_counts_free(struct journal_counts *c);
 int journal_sources(struct journal *j, int64_t now, void (*cb)(void *, const char *), void *arg,
 		    struct ipb_err *e);
 
+/* Whether a source other than `source` holds a live ban of the family (4 or 6): sync
+ * needs no per-target look-up where none does. One seek per source. */
+int journal_family_shared(struct journal *j, int64_t now, const char *source, unsigned family,
+			  bool *shared, struct ipb_err *e);
+
 /* History. uid (when < 0) and user (when NULL, from $SUDO_USER) are filled in by the
  * journal; time 0 means now. */
 struct event {

@@ -163,19 +163,64 @@ file_setup() {
 	awk 'NR > 100 && (NR <= 20000 || NR > 20100) && NR <= 39900' "$WORK/a" >"$WORK/b"
 	awk 'BEGIN { for (i = 0; i < 300; i++) printf "100.80.%d.%d\n", int(i / 256), i % 256 }' >>"$WORK/b"
 	echo "$ATK_ADDR" >>"$WORK/b"
+	ibs_ok ban -s manual -t 1h 2001:db8::7 # IPv6 is shared, IPv4 is feed's alone
 	run --separate-stderr ibs -v --json sync -s feed -t 1h -f "$WORK/b"
 	assert_status 0
 	[[ "$stderr" == *"40000 current bans"* ]] || fail "$stderr"
+	[[ "$stderr" == *"no other source holds IPv4 bans: no look-ups"* && "$stderr" != *"holds IPv6"* ]] ||
+		fail "not the look-up-free path for IPv4 alone: $stderr"
 	echo "# $(grep -o '[0-9]* of them read from the other end' <<<"$stderr")" >&3
 	jq_ok '.added == 301 and .removed == 300 and .unchanged == 39700'
 	assert_dropped "$ATK_ADDR"
 	ibs_ok --json list --source feed
 	diff <(jq -r '.[].target' <<<"$output" | sort) <(sort "$WORK/b") || fail "journal differs from the list"
 	ibs_ok status --verify --json
-	jq_ok '.kernel.in_sync == true and .total == 40001'
+	jq_ok '.kernel.in_sync == true and .total == 40002'
 	# and back: the same again from the other list
 	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
 	jq_ok '.added == 300 and .removed == 301'
 	ibs_ok --json list --source feed
 	diff <(jq -r '.[].target' <<<"$output" | sort) <(sort "$WORK/a") || fail "journal differs from the list"
+}
+
+# Where another source holds bans of the family, a big sync looks up each target: a
+# withdrawn target another source bans stays dropped, and a new one another source bans
+# for longer keeps the longer expiry in the kernel.
+@test "a big sync beside another source's bans of the same targets: each target looked up" {
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }' >"$WORK/a"
+	echo "$ATK_ADDR" >>"$WORK/a"
+	ibs_ok -q sync -s feed -t 1h -f "$WORK/a"
+	ibs_ok ban -s manual -t 1d "$ATK_ADDR" 100.64.5.5
+	grep -v -e "^$ATK_ADDR\$" -e '^100\.64\.0\.' "$WORK/a" >"$WORK/b"
+	echo 100.64.5.200 >>"$WORK/b" # already listed: no change
+	echo 198.51.100.9 >>"$WORK/b"
+	ibs_ok ban -s manual -t 2d 198.51.100.9
+	run --separate-stderr ibs -v --json sync -s feed -t 1h -f "$WORK/b"
+	assert_status 0
+	[[ "$stderr" != *"no other source holds IPv4"* ]] || fail "looked nothing up beside manual: $stderr"
+	jq_ok '.added == 1 and .removed == 257'
+	assert_dropped "$ATK_ADDR" # manual still bans it
+	ibs_ok --json list --source manual
+	jq_ok 'length == 3'
+	ibs_ok status --verify --json
+	jq_ok '.kernel.in_sync == true'
+	# the kernel element of 198.51.100.9 carries manual's 2-day timeout, not feed's hour
+	local t
+	t=$(kernel_expires v4_32 198.51.100.9)
+	[ "$t" -gt 86400 ] || fail "kernel expiry of 198.51.100.9: $t"
+}
+
+# A big sync whose source's rows have all expired (not yet collected): every target is
+# an add over an expired row of the same source, on the look-up-free path.
+@test "a big sync over the source's own expired rows writes them anew" {
+	awk 'BEGIN { for (i = 0; i < 2000; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }' >"$WORK/a"
+	ibs_ok -q sync -s feed -t 1h -f "$WORK/a"
+	IPBANSET_TEST_CLOCK_OFFSET=7200 run --separate-stderr ibs -v --json sync -s feed -t 1h -f "$WORK/a"
+	assert_status 0
+	[[ "$stderr" == *"no other source holds IPv4 bans"* ]] || fail "$stderr"
+	jq_ok '.added == 2000 and .removed == 0'
+	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json list --source feed
+	jq_ok 'length == 2000'
+	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
+	jq_ok '.total == 2000 and .journal.expired_rows == 0'
 }
