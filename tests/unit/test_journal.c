@@ -259,9 +259,27 @@ static void test_bans(void)
 
 	/* target_cmp order: family, address, plen */
 	memset(&rs, 0, sizeof(rs));
-	CHECK_INT(journal_bans_of_source(j, NOW, "b", collect, &rs, &e), 0);
+	CHECK_INT(journal_bans_of_source(j, NOW, "b", false, collect, &rs, &e), 0);
 	CHECK_STR(rs.text, "10.0.0.0/8 b -1 -|10.0.0.0/16 b 50 -|10.0.0.1 b 300 -|"
 			   "10.1.0.0/16 b 500 -");
+	/* and from the other end, for sync's second reader */
+	memset(&rs, 0, sizeof(rs));
+	CHECK_INT(journal_bans_of_source(j, NOW, "b", true, collect, &rs, &e), 0);
+	CHECK_STR(rs.text, "10.1.0.0/16 b 500 -|10.0.0.1 b 300 -|10.0.0.0/16 b 50 -|"
+			   "10.0.0.0/8 b -1 -");
+	/* whether another source holds live bans of a family */
+	{
+		bool shared;
+
+		CHECK_INT(journal_family_shared(j, NOW, "b", 4, &shared, &e), 0);
+		CHECK(shared); /* a holds IPv4 bans */
+		CHECK_INT(journal_family_shared(j, NOW, "a", 6, &shared, &e), 0);
+		CHECK(!shared); /* only a holds IPv6 */
+		CHECK_INT(journal_family_shared(j, NOW, "b", 6, &shared, &e), 0);
+		CHECK(shared);
+		CHECK_INT(journal_family_shared(j, NOW + 100000, "b", 4, &shared, &e), 0);
+		CHECK(!shared); /* a's IPv4 bans have all expired by then */
+	}
 	journal_close(j);
 }
 
@@ -832,7 +850,7 @@ static void bench_reads(struct journal *j)
 	printf("bench: journal_sample(100): %s\n", lap());
 	CHECK_INT(journal_set_elements(j, 4, 32, NOW, count_cb, &k, &e), 0);
 	printf("bench: journal_set_elements(v4_32): %s\n", lap());
-	CHECK_INT(journal_bans_of_source(j, NOW, "bench", count_cb, &k, &e), 0);
+	CHECK_INT(journal_bans_of_source(j, NOW, "bench", false, count_cb, &k, &e), 0);
 	printf("bench: journal_bans_of_source: %s\n", lap());
 	CHECK_INT(journal_events(j, NOW + 1, NULL, count_events_cb, &k, &e), 0);
 	printf("bench: journal_events(since, none match): %s\n", lap());
