@@ -90,12 +90,18 @@ static int check_large_sets(struct kcheck *k, struct journal *j, struct backend 
 	return 0;
 }
 
-/* Distinct live targets per set; on error, says that status could not check. */
-static int set_counts_exact(struct journal *j, const struct ctx *c, uint64_t counts[PLAN_NSETS],
+/* Distinct live targets per set; on error, says that status could not check. With one
+ * source holding live bans, every live row is a distinct target: no second pass. */
+static int set_counts_exact(struct journal *j, const struct ctx *c,
+			    const struct journal_counts *jc, uint64_t counts[PLAN_NSETS],
 			    struct kcheck *k)
 {
 	struct ipb_err e;
 
+	if (jc->nsources <= 1) {
+		memcpy(counts, jc->set_rows, PLAN_NSETS * sizeof(counts[0]));
+		return 0;
+	}
 	if (!journal_set_counts(j, c->now, counts, &e))
 		return 0;
 	k->checked = false;
@@ -129,7 +135,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	 * targets they hold (a scan twice as long at 1M) are counted only when status reports
 	 * or compares them */
 	memcpy(counts, jc->set_rows, sizeof(counts));
-	if (!l.table && j && set_counts_exact(j, c, counts, k)) {
+	if (!l.table && j && set_counts_exact(j, c, jc, counts, k)) {
 		goto out;
 	} else if (!l.table) {
 		for (i = 0; i < PLAN_NSETS; i++)
@@ -159,7 +165,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 			 "ruleset generation %u unchanged since ipbanset's last commit", genid);
 		goto out;
 	}
-	if (j && set_counts_exact(j, c, counts, k))
+	if (j && set_counts_exact(j, c, jc, counts, k))
 		goto out;
 	for (k->missing = 0, i = 0; i < PLAN_NSETS; i++)
 		if (counts[i] && (!l.set[i] || !l.rule[i] || !l.chain))

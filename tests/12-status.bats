@@ -97,3 +97,19 @@ file_setup() {
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == true'
 }
+
+# With the table gone, status counts what is missing as distinct targets: a target two
+# sources ban is one kernel element. One source's rows are its targets without a second
+# pass over the journal; several sources' rows are counted by distinct target.
+@test "status after the table was deleted counts missing targets, not rows, with one source and with two" {
+	ibs_ok flush -s manual
+	ibs_ok flush -s f2b-sshd
+	ibs_ok ban -s one -t 1h "$ATK_ADDR" 198.51.100.7 198.51.100.0/24
+	kernel_delete_table
+	ibs_ok status --json
+	jq_ok '.total == 3 and .kernel.present == false and .kernel.in_sync == false and .kernel.missing == 3'
+	ibs_ok ban -s two -t 2h "$ATK_ADDR" 198.51.100.0/24
+	kernel_delete_table
+	ibs_ok status --json
+	jq_ok '.total == 5 and .kernel.present == false and .kernel.missing == 3'
+}
