@@ -41,7 +41,8 @@ src/%.o: src/%.c
 # Unit tests need no root: the pure modules, plus the journal on a temporary file and
 # the journal-against-kernel diff fed by hand.
 UNIT_SRC := $(PURE_SRC) src/journal.c src/setcmp.c src/meet.c
-tests/unit/test_%: tests/unit/test_%.c $(UNIT_SRC) tests/unit/unit.h
+# every header: one build of all the sources, so any header change rebuilds them
+tests/unit/test_%: tests/unit/test_%.c $(UNIT_SRC) tests/unit/unit.h $(wildcard src/*.h)
 	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(UNIT_SRC) $(LIBS)
 
 unit: $(UNIT_TESTS)

@@ -169,40 +169,10 @@ char *target_format(const struct target *t, char *buf, size_t len)
 	return buf;
 }
 
-bool target_contains(const struct target *outer, const struct target *inner)
-{
-	struct target x;
-
-	if (outer->family != inner->family || outer->plen > inner->plen)
-		return false;
-	x = *inner;
-	target_truncate(&x, outer->plen);
-	return memcmp(x.addr, outer->addr, sizeof(x.addr)) == 0;
-}
-
 /* Prefixes either nest or are disjoint. */
 bool target_overlaps(const struct target *a, const struct target *b)
 {
 	return target_contains(a, b) || target_contains(b, a);
-}
-
-int target_cmp(const struct target *a, const struct target *b)
-{
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (r)
-		return r < 0 ? -1 : 1;
-	if (a->plen != b->plen)
-		return a->plen < b->plen ? -1 : 1;
-	return 0;
-}
-
-bool target_equal(const struct target *a, const struct target *b)
-{
-	return target_cmp(a, b) == 0;
 }
 
 void target_list_free(struct target_list *l)

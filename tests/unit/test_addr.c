@@ -236,6 +236,73 @@ static void test_cmp(void)
 		}
 }
 
+/* target_cmp and target_contains work on whole words; check them against byte-wise
+ * references on random targets, with prefixes near the word boundaries and pairs that
+ * share a long common start. */
+static int ref_cmp(const struct target *a, const struct target *b)
+{
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	r = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (r)
+		return r < 0 ? -1 : 1;
+	return a->plen < b->plen ? -1 : a->plen > b->plen;
+}
+
+static bool ref_contains(const struct target *outer, const struct target *inner)
+{
+	struct target x = *inner;
+
+	if (outer->family != inner->family || outer->plen > inner->plen)
+		return false;
+	target_truncate(&x, outer->plen);
+	return memcmp(x.addr, outer->addr, sizeof(x.addr)) == 0;
+}
+
+static struct target random_target(const struct target *near)
+{
+	static const unsigned plens6[] = { 0, 1, 7, 8, 32, 63, 64, 65, 100, 127, 128 };
+	struct target t = { .family = unit_rand() % 2 ? 4 : 6 };
+	unsigned i, keep;
+
+	for (i = 0; i < target_addrlen(&t); i++)
+		t.addr[i] = (uint8_t)unit_rand();
+	if (near && near->family == t.family) { /* a common start of random length */
+		keep = unit_rand() % (target_addrlen(&t) + 1);
+		memcpy(t.addr, near->addr, keep);
+	}
+	if (t.family == 4)
+		t.plen = (uint8_t)(unit_rand() % 33);
+	else
+		t.plen = (uint8_t)(unit_rand() % 2 ? plens6[unit_rand() % 11] : unit_rand() % 129);
+	target_truncate(&t, t.plen);
+	return t;
+}
+
+static void test_cmp_contains_property(void)
+{
+	unsigned i, bad = 0;
+
+	for (i = 0; i < 200000; i++) {
+		struct target a = random_target(NULL), b = random_target(&a);
+
+		if (unit_rand() % 8 == 0) { /* b inside a, or equal */
+			b = a;
+			if (b.family == 6 && b.plen < 128)
+				b.addr[15] |= 1, b.plen = 128;
+			else if (b.family == 4 && b.plen < 32)
+				b.addr[3] |= 1, b.plen = 32;
+		}
+		bad += target_cmp(&a, &b) != ref_cmp(&a, &b) || target_cmp(&b, &a) != ref_cmp(&b, &a);
+		bad += target_contains(&a, &b) != ref_contains(&a, &b) ||
+		       target_contains(&b, &a) != ref_contains(&b, &a);
+		bad += target_equal(&a, &b) != (ref_cmp(&a, &b) == 0);
+	}
+	CHECK_INT(bad, 0);
+}
+
 static void test_format(void)
 {
 	struct target t = { .family = 6, .plen = 128 };
@@ -473,6 +540,7 @@ int main(void)
 	test_parse_differential();
 	test_truncate_contains();
 	test_cmp();
+	test_cmp_contains_property();
 	test_format();
 	test_list_push();
 	test_listfile();
