@@ -36,7 +36,11 @@ struct meet {
 	pthread_mutex_t mu;
 	struct target pos[2]; /* published positions: [0] ascending, [1] descending */
 	bool known[2];
-	struct meet_side up, down;
+	/* Each on cache lines of its own (the struct's size is a multiple of 64 too): every
+	 * row read writes its side's count, and two sides on one line made each thread's
+	 * writes evict the other's. */
+	_Alignas(64) struct meet_side up;
+	_Alignas(64) struct meet_side down;
 };
 
 void meet_init(struct meet *m);
