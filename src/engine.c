@@ -423,7 +423,7 @@ static int put_row(struct engine *g, const struct target *t, struct rows *rs, co
 	own->expires = exp;
 	own->created = b.created;
 	own->reason = b.reason ? pool_strdup(&g->pool, b.reason) : NULL;
-	if (old && exp == old)
+	if ((old && exp == old) || g->summarize) /* no per-target event: skip the detail */
 		return 0;
 	expiry_detail(exp, detail, sizeof(detail));
 	return engine_event(g, kind, t, source, b.reason, detail);
