@@ -83,6 +83,7 @@ static inline bool target_equal(const struct target *a, const struct target *b)
 {
 	return target_cmp(a, b) == 0;
 }
+
 static inline unsigned target_addrlen(const struct target *t)
 {
 	return t->family == 4 ? 4 : 16;

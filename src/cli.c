@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ipbanset.h"
 
@@ -156,7 +157,11 @@ int open_journal(struct ctx *c, struct journal **j, bool create)
 	struct ipb_err e;
 	int r;
 
-	r = journal_open(j, c->cfg.db, create, !create, &e);
+	/* a dry run creates no journal: with none yet, it plans against an empty one */
+	if (create && c->dry_run && access(c->cfg.db, F_OK) < 0 && errno == ENOENT)
+		r = journal_open_scratch(j, c->cfg.db, &e);
+	else
+		r = journal_open(j, c->cfg.db, create, !create, &e);
 	if (r == -ENOENT && !create) {
 		*j = NULL; /* no journal yet: readers see no bans */
 		return 0;

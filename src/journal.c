@@ -595,6 +595,33 @@ int journal_open(struct journal **jp, const char *path, bool create, bool read_o
 	return 0;
 }
 
+/* An empty journal in memory, for a dry run where no journal file exists yet: the run
+ * plans against no bans and leaves no file behind. shown names it in messages. */
+int journal_open_scratch(struct journal **jp, const char *shown, struct ipb_err *e)
+{
+	struct journal *j;
+	int r, rc;
+
+	*jp = NULL;
+	journal_global_init();
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(shown))) {
+		free(j);
+		return ipb_seterr(e, "journal %s: out of memory", shown), -ENOMEM;
+	}
+	j->uid = (int64_t)getuid();
+	j->user = getenv("SUDO_USER");
+	rc = sqlite3_open_v2(":memory:", &j->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
+	if (r) {
+		journal_close(j);
+		return r;
+	}
+	*jp = j;
+	return 0;
+}
+
 void journal_close(struct journal *j)
 {
 	unsigned i;

@@ -27,6 +27,8 @@ struct journal;
  * read_only opens without taking write locks (status, list, log, query). */
 int journal_open(struct journal **j, const char *path, bool create, bool read_only,
 		 struct ipb_err *e);
+/* An empty journal in memory (for a dry run with no journal file); shown names it. */
+int journal_open_scratch(struct journal **j, const char *shown, struct ipb_err *e);
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
 int64_t journal_size_bytes(struct journal *j); /* main file + WAL */

@@ -62,3 +62,19 @@ file_setup() {
 	jq_ok '.changed == true'
 	refute kernel_has_table
 }
+
+@test "a dry run with no journal yet creates no journal file and no table" {
+	local fresh="$WORK/fresh"
+	kernel_delete_table
+	printf '%s\n' 198.51.100.77 198.51.100.78 >"$WORK/feed"
+	DB="$fresh/ipbanset.db" ibs_ok -n --json ban "$ATK_ADDR"
+	jq_ok '.changed == true and .added == 1 and .dry_run == true'
+	DB="$fresh/ipbanset.db" ibs_ok -n --json sync -s feed -f "$WORK/feed"
+	jq_ok '.changed == true and .added == 2 and .removed == 0'
+	[ ! -e "$fresh" ]
+	refute kernel_has_table
+	# the same command for real creates both
+	DB="$fresh/ipbanset.db" ibs_ok ban "$ATK_ADDR"
+	[ -f "$fresh/ipbanset.db" ]
+	assert_dropped "$ATK_ADDR"
+}
