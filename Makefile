@@ -59,12 +59,18 @@ IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests
 check-ipset: deps ipbanset $(UNIT_TESTS)
 	IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
 
-# The whole suite again under AddressSanitizer + UBSan.
+# The whole suite again under AddressSanitizer + UBSan; asan-ipset: check-ipset's files.
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run-all.sh
+	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
+	$(ASAN_ENV) ./tests/run-all.sh
+
+asan-ipset: deps
+	$(MAKE) clean
+	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
+	$(ASAN_ENV) IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
 
 # Crash torture: many more SIGKILLs of much larger commands than `make check` runs.
 torture: ipbanset
@@ -156,5 +162,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check check-ipset asan torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-ipset asan asan-ipset torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
