@@ -60,6 +60,9 @@ scenario_load() {
 	[[ $kind == net24 ]] && p=(-p)
 	case $method in
 	ipbanset) measure "$name" "$n" /dev/null "${IPBC[@]}" -q ban -t 1h -f "$in/${kind}_$n.txt" ;;
+	ipbanset_ipset) # the ipset backend: its sets, and no iptables rule (none is needed to load)
+		measure "$name" "$n" /dev/null "$IPB" -c "$IPSET_CONF" -d "$SCRATCH/ipbanset.db" -q ban -t 1h \
+			-f "$in/${kind}_$n.txt" ;;
 	nft) measure "$name" "$n" /dev/null nft -f "$in/nft_${kind}_$n.nft" ;;
 	ipset) measure "$name" "$n" /dev/null ipset restore -file "$in/ipset_${kind}_$n.txt" ;;
 	floor_1tx) measure "$name" "$n" "$SCRATCH/floor.out" "$FLOOR" -v "${p[@]}" -t 1 -f "$in/${kind}_$n.txt" ;;
@@ -76,10 +79,11 @@ scenario_load() {
 # BENCH_VERIFY=1: check that the kernel holds exactly N elements after a load (a dump:
 # quadratic, so only for small N).
 verify_count() {
-	local method=$1 kind=$2 n=$3 have set=s v4=v4_32 ips=bench
-	[[ $kind == net24 ]] && set=s24 v4=v4_24 ips=bench24
+	local method=$1 kind=$2 n=$3 have set=s v4=v4_32 ips=bench ipsk=ip4
+	[[ $kind == net24 ]] && set=s24 v4=v4_24 ips=bench24 ipsk=net4
 	case $method in
 	ipbanset) have=$(nft -j list set inet ipbanset $v4 | jq '.nftables[1].set.elem | length') ;;
+	ipbanset_ipset) have=$(ipset list -t "ipbanset-$ipsk" | awk -F': ' '/Number of entries/ { print $2 }') ;;
 	nft) have=$(nft -j list set inet bench $set | jq '.nftables[1].set.elem | length') ;;
 	ipset) have=$(ipset list -t $ips | awk -F': ' '/Number of entries/ { print $2 }') ;;
 	*) have=$(nft -j list set inet floor $set | jq '.nftables[1].set.elem | length') ;;
@@ -164,7 +168,7 @@ BENCH_RUNS=${BENCH_RUNS:-3}
 BAN1_SAMPLES=${BENCH_BAN1_SAMPLES:-5}
 DUMP_ONCE_FROM=${BENCH_DUMP_ONCE_FROM:-1000000}
 SRC_IPB=${IPBANSET:-$ROOT/ipbanset}
-LOAD_METHODS="ipbanset nft ipset floor_1tx floor_10tx floor_10tx_size floor_10tx_size_comment"
+LOAD_METHODS="ipbanset ipbanset_ipset nft ipset floor_1tx floor_10tx floor_10tx_size floor_10tx_size_comment"
 CHILD=
 WORK=
 
@@ -273,14 +277,15 @@ aggregate() {
 	done <"$OUT/agg.tsv"
 }
 
-ROWS=(load_ipbanset_addr load_nft_addr load_ipset_addr load_floor_1tx_addr load_floor_10tx_addr
+ROWS=(load_ipbanset_addr load_ipbanset_ipset_addr load_nft_addr load_ipset_addr load_floor_1tx_addr load_floor_10tx_addr
 	load_floor_10tx_size_addr load_floor_best_addr load_floor_10tx_size_comment_addr
-	load_ipbanset_net24 load_nft_net24 load_ipset_net24 load_floor_1tx_net24 load_floor_10tx_net24
+	load_ipbanset_net24 load_ipbanset_ipset_net24 load_nft_net24 load_ipset_net24 load_floor_1tx_net24 load_floor_10tx_net24
 	load_floor_10tx_size_net24 load_floor_best_net24 load_floor_10tx_size_comment_net24
 	ban1_ipbanset ban1_nft status_ipbanset status_ipbanset_drift list_ipbanset list_nft_json
 	reconcile_ipbanset sync_full sync_rerun sync_1pct exec_baseline)
 declare -A LABEL=(
 	[load_ipbanset_addr]='ipbanset ban -f (N addresses, fresh journal)'
+	[load_ipbanset_ipset_addr]='ipbanset ban -f, ipset backend (N addresses, fresh journal)'
 	[load_nft_addr]='nft -f (table + set + add element, timeouts)'
 	[load_ipset_addr]='ipset restore (hash:ip, timeout)'
 	[load_floor_1tx_addr]='floor, 1 transaction'
@@ -289,6 +294,7 @@ declare -A LABEL=(
 	[load_floor_best_addr]='**floor** (best of the three above)'
 	[load_floor_10tx_size_comment_addr]='floor, 10 tx + size + comment "manual"'
 	[load_ipbanset_net24]='ipbanset ban -f (N /24s, fresh journal)'
+	[load_ipbanset_ipset_net24]='ipbanset ban -f, ipset backend (N /24s, fresh journal)'
 	[load_nft_net24]='nft -f (N /24 network addresses, hash set)'
 	[load_ipset_net24]='ipset restore (hash:net /24, timeout)'
 	[load_floor_1tx_net24]='floor -p, 1 transaction'
@@ -368,6 +374,8 @@ ratios_table() {
 	echo "| batch ban $M addresses: ipbanset vs nft -f | $(ratio load_ipbanset_addr "$m" load_nft_addr "$m") |"
 	echo "| batch ban $M /24s: ipbanset vs best floor | $(ratio load_ipbanset_net24 "$m" load_floor_best_net24 "$m") |"
 	echo "| batch ban $M /24s: ipbanset vs nft -f | $(ratio load_ipbanset_net24 "$m" load_nft_net24 "$m") |"
+	echo "| batch ban $M addresses, ipset backend: ipbanset vs ipset restore | $(ratio load_ipbanset_ipset_addr "$m" load_ipset_addr "$m") |"
+	echo "| batch ban $M /24s, ipset backend: ipbanset vs ipset restore | $(ratio load_ipbanset_ipset_net24 "$m" load_ipset_net24 "$m") |"
 	echo "| one ban: ipbanset at $M vs at 0 | $(ratio ban1_ipbanset "$m" ban1_ipbanset 0) |"
 	echo "| one ban at $M: ipbanset vs nft add element | $(ratio ban1_ipbanset "$m" ban1_nft "$m") |"
 	echo "| status at $M vs nft -j list set | $(ratio status_ipbanset "$m" list_nft_json "$m") |"
@@ -380,7 +388,7 @@ ratios_table() {
 	echo "| peak RSS at N = $M | |"
 	echo "|---|---|"
 	local name
-	for name in load_ipbanset_addr load_ipbanset_net24 sync_full sync_1pct status_ipbanset list_ipbanset \
+	for name in load_ipbanset_addr load_ipbanset_net24 load_ipbanset_ipset_addr sync_full sync_1pct status_ipbanset list_ipbanset \
 		reconcile_ipbanset ban1_ipbanset load_nft_addr load_ipset_addr load_floor_best_addr list_nft_json; do
 		[[ -n ${RSS[$name,$m]:-} ]] && echo "| ${LABEL[$name]} | $(fmt_mb "${RSS[$name,$m]}") |"
 	done
@@ -393,7 +401,7 @@ plot() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	for kind in addr net24; do
 		lc=0
-		for method in ipbanset nft ipset floor_1tx floor_10tx floor_10tx_size; do
+		for method in ipbanset ipbanset_ipset nft ipset floor_1tx floor_10tx floor_10tx_size; do
 			name="load_${method}_${kind}" lc=$((lc + 1))
 			for n in $BENCH_SIZES; do
 				[[ -n ${MED[$name,$n]:-} ]] && printf '%s %s\n' "$n" "${MED[$name,$n]}"
@@ -453,9 +461,11 @@ main() {
 	mkdir -p "$OUT" "$WORK/bin" "$WORK/in"
 	rm -rf "$OUT/logs" && mkdir -p "$OUT/logs"
 	export WORK RAW="$OUT/raw.tsv" LOGDIR="$OUT/logs" INPUT="$WORK/in" IPB="$WORK/bin/ipbanset" \
-		FLOOR="$OUT/floor" CONF="$WORK/empty.conf" BAN1_SAMPLES DUMP_ONCE_FROM RUN=0
+		FLOOR="$OUT/floor" CONF="$WORK/empty.conf" IPSET_CONF="$WORK/ipset.conf" BAN1_SAMPLES \
+		DUMP_ONCE_FROM RUN=0
 	: >"$RAW"
 	: >"$CONF" && chmod 0600 "$CONF"
+	printf 'backend = ipset\n' >"$IPSET_CONF" && chmod 0600 "$IPSET_CONF"
 	unset SSH_CONNECTION SSH_CLIENT IPBANSET_DB IPBANSET_TABLE
 
 	# A copy, so a rebuild of ./ipbanset during the run cannot change the binary midway.
