@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ipbanset.h"
@@ -155,10 +156,12 @@ int read_targets(struct ctx *c, struct target_list *l, bool check_allow)
 int open_journal(struct ctx *c, struct journal **j, bool create)
 {
 	struct ipb_err e;
+	struct stat st;
 	int r;
 
 	/* a dry run creates no journal: with none yet, it plans against an empty one */
-	if (create && c->dry_run && access(c->cfg.db, F_OK) < 0 && errno == ENOENT)
+	/* lstat: a dangling symlink is not "no journal"; journal_open refuses it */
+	if (create && c->dry_run && lstat(c->cfg.db, &st) < 0 && errno == ENOENT)
 		r = journal_open_scratch(j, c->cfg.db, &e);
 	else
 		r = journal_open(j, c->cfg.db, create, !create, &e);

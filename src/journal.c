@@ -557,12 +557,37 @@ static void journal_global_init(void)
 	done = true;
 }
 
+/* Opens file (a path, or ":memory:") as the journal that messages call path. */
+static int journal_connect(struct journal **jp, const char *file, const char *path, int flags,
+			   bool read_only, struct ipb_err *e)
+{
+	struct journal *j;
+	int r, rc;
+
+	journal_global_init();
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return ipb_seterr(e, "journal %s: out of memory", path), -ENOMEM;
+	}
+	j->read_only = read_only;
+	j->uid = (int64_t)getuid();
+	j->user = getenv("SUDO_USER");
+	rc = sqlite3_open_v2(file, &j->db, flags, NULL);
+	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
+	if (r) {
+		journal_close(j);
+		return r;
+	}
+	*jp = j;
+	return 0;
+}
+
 int journal_open(struct journal **jp, const char *path, bool create, bool read_only,
 		 struct ipb_err *e)
 {
-	struct journal *j;
 	char dir[PATH_MAX];
-	int r, rc, flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
+	int r, flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
 
 	*jp = NULL;
 	if (create && (r = parent_dir(path, dir, sizeof(dir))))
@@ -576,50 +601,16 @@ int journal_open(struct journal **jp, const char *path, bool create, bool read_o
 		flags |= SQLITE_OPEN_READONLY;
 	else
 		flags |= SQLITE_OPEN_READWRITE;
-	journal_global_init();
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup(path))) {
-		free(j);
-		return ipb_seterr(e, "journal %s: out of memory", path), -ENOMEM;
-	}
-	j->read_only = read_only;
-	j->uid = (int64_t)getuid();
-	j->user = getenv("SUDO_USER");
-	rc = sqlite3_open_v2(path, &j->db, flags, NULL);
-	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
-	if (r) {
-		journal_close(j);
-		return r;
-	}
-	*jp = j;
-	return 0;
+	return journal_connect(jp, path, path, flags, read_only, e);
 }
 
 /* An empty journal in memory, for a dry run where no journal file exists yet: the run
  * plans against no bans and leaves no file behind. shown names it in messages. */
 int journal_open_scratch(struct journal **jp, const char *shown, struct ipb_err *e)
 {
-	struct journal *j;
-	int r, rc;
-
 	*jp = NULL;
-	journal_global_init();
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup(shown))) {
-		free(j);
-		return ipb_seterr(e, "journal %s: out of memory", shown), -ENOMEM;
-	}
-	j->uid = (int64_t)getuid();
-	j->user = getenv("SUDO_USER");
-	rc = sqlite3_open_v2(":memory:", &j->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
-	if (r) {
-		journal_close(j);
-		return r;
-	}
-	*jp = j;
-	return 0;
+	return journal_connect(jp, ":memory:", shown,
+			       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, false, e);
 }
 
 void journal_close(struct journal *j)
