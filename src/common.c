@@ -158,6 +158,49 @@ int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize)
 	return 0;
 }
 
+#define STRPOOL_BLOCK 65536
+
+struct strpool_block {
+	struct strpool_block *next;
+	size_t used, size;
+	char data[];
+};
+
+const char *strpool_add(struct strpool *sp, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct strpool_block *b = sp->head;
+	char *copy;
+
+	if (sp->last && !strcmp(sp->last, s))
+		return sp->last;
+	if (!b || b->size - b->used < n) {
+		size_t size = n > STRPOOL_BLOCK ? n : STRPOOL_BLOCK;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = sp->head;
+		b->used = 0;
+		b->size = size;
+		sp->head = b;
+	}
+	copy = memcpy(b->data + b->used, s, n);
+	b->used += n;
+	return sp->last = copy;
+}
+
+void strpool_free(struct strpool *sp)
+{
+	while (sp->head) {
+		struct strpool_block *b = sp->head;
+
+		sp->head = b->next;
+		free(b);
+	}
+	sp->last = NULL;
+}
+
 /* IPBANSET_TEST_CLOCK_OFFSET=SECONDS moves ipbanset's clock (not the kernel's): the test
  * suite uses it to see what happens to a 60-day ban after 40 days. */
 static int64_t clock_offset_ms(void)

@@ -48,6 +48,16 @@ void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
  * capacity *cap; returns 0 or -ENOMEM (the array is unchanged then). */
 int ipb_grow(void *pv, size_t *cap, size_t need, size_t elsize);
 
+/* Copies of strings that stay where they are until strpool_free. A run of equal strings
+ * (a bulk import's source, a listing's comments) is stored once. */
+struct strpool {
+	struct strpool_block *head;
+	const char *last;
+};
+/* The pool's copy of s, or NULL when out of memory. */
+const char *strpool_add(struct strpool *sp, const char *s);
+void strpool_free(struct strpool *sp);
+
 /* Wall-clock Unix time in milliseconds. */
 int64_t ipb_now_ms(void);
 

@@ -16,9 +16,9 @@ static int jelem_cb(void *arg, const struct ban *b)
 	el = &s->j[s->nj];
 	el->t = b->t;
 	el->expires = b->expires;
-	el->source = strdup(b->source);
-	el->reason = b->reason ? strdup(b->reason) : NULL;
-	if (!el->source)
+	el->source = strpool_add(&s->sources, b->source);
+	el->reason = b->reason ? strpool_add(&s->reasons, b->reason) : NULL;
+	if (!el->source || (b->reason && !el->reason))
 		return -ENOMEM;
 	s->nj++;
 	return 0;
@@ -81,6 +81,47 @@ static size_t kelem_unique(struct kelem *k, size_t n)
 	return out;
 }
 
+/* Sorts the kernel elements as target_cmp does. One set's elements share a family and
+ * prefix length, so an LSD radix sort on the address bytes does it in a few linear
+ * passes (a byte that all share is skipped: 2 passes for addresses in one /16) instead
+ * of qsort's n log n comparisons; anything else goes to qsort. */
+static void kelem_sort(struct kelem *k, size_t n)
+{
+	size_t i, count[256], pos;
+	unsigned len, byte, d;
+	struct kelem *tmp, *from = k, *to;
+
+	for (i = 1; i < n; i++)
+		if (k[i].t.family != k[0].t.family || k[i].t.plen != k[0].t.plen)
+			break;
+	len = target_addrlen(&k[0].t);
+	if (i < n || n < 64 || !(tmp = malloc(n * sizeof(*k)))) {
+		qsort(k, n, sizeof(*k), kelem_cmp);
+		return;
+	}
+	to = tmp;
+	for (byte = len; byte-- > 0;) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[from[i].t.addr[byte]]++;
+		if (count[from[0].t.addr[byte]] == n)
+			continue; /* all alike */
+		for (d = 0, pos = 0; d < 256; d++) {
+			size_t c = count[d];
+
+			count[d] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			to[count[from[i].t.addr[byte]]++] = from[i];
+		to = from;
+		from = from == k ? tmp : k;
+	}
+	if (from != k)
+		memcpy(k, from, n * sizeof(*k));
+	free(tmp);
+}
+
 int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e)
 {
 	size_t a = 0, b = 0;
@@ -90,7 +131,7 @@ int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_er
 	if (ipb_now_ms() > now_ms)
 		now_ms = ipb_now_ms();
 	if (s->nk) {
-		qsort(s->k, s->nk, sizeof(*s->k), kelem_cmp);
+		kelem_sort(s->k, s->nk);
 		s->nk = kelem_unique(s->k, s->nk);
 	}
 	s->missing = malloc((s->nj + 1) * sizeof(size_t));
@@ -120,12 +161,8 @@ int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_er
 
 void setcmp_free(struct setcmp *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nj; i++) {
-		free((void *)s->j[i].source);
-		free((void *)s->j[i].reason);
-	}
+	strpool_free(&s->sources);
+	strpool_free(&s->reasons);
 	free(s->j);
 	free(s->k);
 	free(s->missing);

@@ -13,7 +13,7 @@
 struct jelem {
 	struct target t;
 	int64_t expires;
-	const char *source, *reason; /* strdup'd */
+	const char *source, *reason; /* in the setcmp's pools */
 };
 
 struct kelem {
@@ -28,6 +28,7 @@ struct setcmp {
 	int64_t retime_slack_ms;
 	struct jelem *j;
 	size_t nj, capj;
+	struct strpool sources, reasons;
 	struct kelem *k;
 	size_t nk, capk;
 	/* results: indexes into j (missing, retime) and k (unexpected) */

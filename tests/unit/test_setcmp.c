@@ -2,6 +2,7 @@
  * by hand as a dump would feed them, including the repeats a dump returns while the
  * kernel resizes the set's hash table. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "setcmp.h"
 #include "unit.h"
@@ -11,7 +12,7 @@
 static void journal_elem(struct setcmp *s, const char *target, int64_t expires)
 {
 	s->j = realloc(s->j, (s->nj + 1) * sizeof(*s->j));
-	s->j[s->nj++] = (struct jelem){ tgt(target), expires, strdup("src"), NULL };
+	s->j[s->nj++] = (struct jelem){ tgt(target), expires, strpool_add(&s->sources, "src"), NULL };
 }
 
 /* remaining: ms the kernel still holds it (0 = permanent) */
@@ -97,6 +98,63 @@ static void test_random(void)
 	CHECK(ok);
 }
 
+/* The kernel elements come out of setcmp_diff sorted as target_cmp sorts, without
+ * repeats: one family and length (the radix sort, with bytes all elements share), and
+ * a mixed batch (qsort). */
+static void test_sort_matches_target_cmp(void)
+{
+	static const char *const shapes[] = { "v4", "v4 one /16", "v6 /64", "mixed" };
+	unsigned shape, i, ok = 1;
+
+	for (shape = 0; shape < 4; shape++) {
+		struct setcmp s = { 0 };
+		struct ipb_err e;
+		size_t n = 0, j;
+
+		for (i = 0; i < 5000; i++) {
+			struct target t = { .family = 4, .plen = 32 };
+			unsigned r = (unsigned)unit_rand();
+
+			if (shape == 2 || (shape == 3 && (r & 1))) {
+				t.family = 6;
+				t.plen = 64;
+				t.addr[0] = 0x20;
+				t.addr[1] = 0x01;
+				t.addr[2] = 0x0d;
+				t.addr[3] = 0xb8;
+				for (j = 4; j < 8; j++)
+					t.addr[j] = (uint8_t)unit_below(shape == 3 ? 4 : 256);
+			} else {
+				t.addr[0] = shape == 1 ? 100 : (uint8_t)unit_below(256);
+				t.addr[1] = shape == 1 ? 64 : (uint8_t)unit_below(256);
+				t.addr[2] = (uint8_t)unit_below(shape == 3 ? 2 : 256);
+				t.addr[3] = (uint8_t)unit_below(256);
+				if (shape == 3 && (r & 2))
+					t.plen = 24, t.addr[3] = 0;
+			}
+			if (setcmp_kernel_elem(&s, &t, 0, NULL))
+				fprintf(stderr, "test setup: out of memory\n"), exit(2);
+			if (unit_below(4) == 0 && setcmp_kernel_elem(&s, &t, 0, NULL)) /* a repeat */
+				fprintf(stderr, "test setup: out of memory\n"), exit(2);
+		}
+		n = s.nk;
+		if (setcmp_diff(&s, NOW_MS, 0, &e)) {
+			ok = 0;
+		} else {
+			for (j = 1; j < s.nk; j++)
+				if (target_cmp(&s.k[j - 1].t, &s.k[j].t) >= 0) {
+					fprintf(stderr, "  %s: out of order at %zu of %zu\n", shapes[shape], j, n);
+					ok = 0;
+					break;
+				}
+			/* every element is unexpected (no journal): each distinct one once */
+			ok &= s.nunexpected == s.nk && s.nk > 1000 && s.nk <= n;
+		}
+		setcmp_free(&s);
+	}
+	CHECK(ok);
+}
+
 /* A kernel whose timeouts stop at max_ms (ipset: 2147483 s): a ban that ends later is held
  * without a timeout and agrees; once it is within reach it must carry its timeout. */
 static void test_max_timeout(void)
@@ -126,11 +184,49 @@ static void test_max_timeout(void)
 	setcmp_free(&s);
 }
 
+/* The string pool: copies stay put as the pool grows, a run of equal strings is
+ * stored once, and a string longer than a block gets a block of its own. */
+static void test_strpool(void)
+{
+	struct strpool sp = { 0 };
+	const char *first, *a, *b, *c, *big;
+	char buf[32], *huge = malloc(100000);
+	unsigned i, ok = 1;
+
+	first = strpool_add(&sp, "feed");
+	CHECK_STR(first, "feed");
+	CHECK(strpool_add(&sp, "feed") == first);
+	a = strpool_add(&sp, "manual");
+	b = strpool_add(&sp, "feed");
+	CHECK(b != first); /* only the last string is compared */
+	CHECK_STR(a, "manual");
+	memset(huge, 'x', 99999);
+	huge[99999] = 0;
+	big = strpool_add(&sp, huge);
+	CHECK(big && strlen(big) == 99999);
+	for (i = 0; i < 20000; i++) {
+		snprintf(buf, sizeof(buf), "reason %u", i);
+		c = strpool_add(&sp, buf);
+		if (!c || strcmp(c, buf))
+			ok = 0;
+	}
+	CHECK(ok);
+	CHECK_STR(first, "feed");
+	CHECK_STR(a, "manual");
+	CHECK_STR(b, "feed");
+	CHECK(big[0] == 'x' && big[99998] == 'x' && !big[99999]);
+	strpool_free(&sp);
+	CHECK(sp.head == NULL && sp.last == NULL);
+	free(huge);
+}
+
 int main(void)
 {
 	unit_seed();
+	test_strpool();
 	test_repeats_in_dump();
 	test_max_timeout();
 	test_random();
+	test_sort_matches_target_cmp();
 	return unit_done("test_setcmp");
 }
