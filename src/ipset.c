@@ -17,6 +17,8 @@
 /* At or above this many changes to one set, it is rebuilt and swapped in rather than
  * changed element by element (IPBANSET_IPSET_SWAP_MIN overrides, for tests). */
 #define IPS_SWAP_MIN 1000
+/* ... and at least 1/IPS_SWAP_SHARE as many as it holds. */
+#define IPS_SWAP_SHARE 4
 
 static const char *const kind_suffix[IPS_NKINDS] = { "ip4", "net4", "ip6", "net6" };
 static const char *const kind_type[IPS_NKINDS] = { "hash:ip", "hash:net", "hash:ip", "hash:net" };
@@ -24,16 +26,16 @@ static const char *const kind_family[IPS_NKINDS] = { "inet", "inet", "inet6", "i
 
 struct ips_elem {
 	struct target t;
-	uint32_t timeout; /* seconds; 0 = none */
+	int64_t expires_ms; /* Unix ms when the kernel lets it go, as listed; 0 = none */
 	const char *comment;
 };
 
 struct ips_op {
 	struct target t;
+	bool del;
 	int64_t expires_ms; /* Unix ms when the kernel is to let it go; 0 = no timeout */
 	const char *comment; /* the caller's, valid until commit returns */
 	size_t tag;
-	bool del;
 };
 
 /* A set's elements as listed, ordered by prefix length (see dump_load). */
@@ -42,8 +44,8 @@ struct ips_dump {
 	struct ips_elem *v;
 	size_t n;
 	size_t start[130]; /* elements of length L are v[start[L] .. start[L + 1]) */
-	char *text;	   /* the listing the comments point into */
-	int64_t listed_ms; /* when: timeouts count from here */
+	size_t cap;
+	struct strpool comments;
 };
 
 struct ips {
@@ -52,6 +54,7 @@ struct ips {
 	char name[IPS_NKINDS][IPS_NAME_MAX], tmp[IPS_NKINDS][IPS_NAME_MAX];
 	uint32_t maxelem;
 	bool exists[IPS_NKINDS];
+	size_t entries[IPS_NKINDS]; /* as last listed */
 	bool tmp_exists[IPS_NKINDS]; /* left by a command killed while it rebuilt a set */
 	bool layout_read;
 	/* the batch */
@@ -62,6 +65,7 @@ struct ips {
 	size_t *undo, nundo, capundo; /* ops[] added element by element, to take back */
 	/* listings */
 	struct ips_dump dump[IPS_NKINDS];
+	struct ips_dump *sink; /* the set being listed: its lines are parsed as they come */
 	char *out;
 	size_t outlen, outcap;
 	bool out_failed;
@@ -122,6 +126,8 @@ static int standard_error(struct ipset *lib, void *arg)
 	return warning ? 0 : -1;
 }
 
+static int sink_lines(struct ips *p);
+
 static int output(struct ipset_session *s, void *arg, const char *fmt, ...)
 {
 	struct ips *p = arg;
@@ -139,7 +145,7 @@ static int output(struct ipset_session *s, void *arg, const char *fmt, ...)
 			return -1;
 		if ((size_t)n < room) {
 			p->outlen += (size_t)n;
-			return 0;
+			return p->sink && memchr(p->out + p->outlen - n, '\n', (size_t)n) ? sink_lines(p) : 0;
 		}
 		if (ipb_grow(&p->out, &p->outcap, p->outlen + (size_t)n + 1 + p->outcap, 1)) {
 			p->out_failed = true;
@@ -257,7 +263,7 @@ int ips_open(struct ips **pp, const struct config *cfg, struct ipb_err *e)
 static void dump_free(struct ips_dump *d)
 {
 	free(d->v);
-	free(d->text);
+	strpool_free(&d->comments);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -316,6 +322,7 @@ static int saw_set(struct ips *p, const char *name, const char *type, const char
 static int list_names(struct ips *p, struct ipb_err *e)
 {
 	char *line, *save = NULL, *name = NULL, *type = NULL;
+	unsigned k;
 	int r;
 
 	p->outlen = 0;
@@ -332,6 +339,7 @@ static int list_names(struct ips *p, struct ipb_err *e)
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	p->out[p->outlen] = 0;
 	memset(p->exists, 0, sizeof(p->exists));
+	memset(p->entries, 0, sizeof(p->entries));
 	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
 	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "Name: ", 6))
@@ -341,6 +349,10 @@ static int list_names(struct ips *p, struct ipb_err *e)
 		else if (!strncmp(line, "Header: ", 8) && name && type &&
 			 (r = saw_set(p, name, type, line + 8, e)))
 			return r;
+		else if (!strncmp(line, "Number of entries: ", 19) && name)
+			for (k = 0; k < IPS_NKINDS; k++)
+				if (!strcmp(name, p->name[k]))
+					p->entries[k] = strtoull(line + 19, NULL, 10);
 	}
 	p->outlen = 0;
 	p->layout_read = true;
@@ -366,21 +378,14 @@ int ips_get_layout(struct ips *p, struct nft_layout *l, struct ipb_err *e)
 	return 0;
 }
 
-static int elem_plen_cmp(const void *a, const void *b)
-{
-	const struct ips_elem *x = a, *y = b;
-
-	return (int)x->t.plen - (int)y->t.plen;
-}
-
 /* One "add NAME ADDR[/L] timeout N [comment "..."]" line; the comment is cut out of
  * the text in place. */
-static int parse_add_line(char *line, struct ips_elem *el)
+static int parse_add_line(char *line, struct ips_elem *el, uint32_t *timeout)
 {
 	char *tok, *save = NULL, *c;
 	unsigned flags;
 
-	el->timeout = 0;
+	*timeout = 0;
 	el->comment = NULL;
 	c = strstr(line, " comment \"");
 	if (c) {
@@ -396,16 +401,85 @@ static int parse_add_line(char *line, struct ips_elem *el)
 		return -EINVAL;
 	while ((tok = strtok_r(NULL, " ", &save)))
 		if (!strcmp(tok, "timeout") && (tok = strtok_r(NULL, " ", &save)))
-			el->timeout = (uint32_t)strtoul(tok, NULL, 10);
+			*timeout = (uint32_t)strtoul(tok, NULL, 10);
 	return 0;
 }
 
-/* List set k and keep its elements, ordered by prefix length. */
+/* One listed line into the set being listed; its timeout (seconds) waits in
+ * expires_ms until the listing ends (dump_load). */
+static int sink_line(struct ips *p, char *line)
+{
+	struct ips_dump *d = p->sink;
+	struct ips_elem el;
+	uint32_t timeout;
+
+	if (strncmp(line, "add ", 4) || parse_add_line(line, &el, &timeout))
+		return 0;
+	if (el.comment && !(el.comment = strpool_add(&d->comments, el.comment)))
+		return -1;
+	if (ipb_grow(&d->v, &d->cap, d->n + 1, sizeof(*d->v)))
+		return -1;
+	el.expires_ms = timeout;
+	d->v[d->n++] = el;
+	return 0;
+}
+
+/* Parse the complete lines libipset has printed, keep the rest. */
+static int sink_lines(struct ips *p)
+{
+	char *line = p->out, *end = p->out + p->outlen, *nl;
+	size_t used;
+
+	while ((nl = memchr(line, '\n', (size_t)(end - line)))) {
+		*nl = 0;
+		if (sink_line(p, line)) {
+			p->out_failed = true;
+			return -1;
+		}
+		line = nl + 1;
+	}
+	used = (size_t)(line - p->out);
+	memmove(p->out, line, p->outlen - used);
+	p->outlen -= used;
+	return 0;
+}
+
+/* Order the listed elements by prefix length, keeping their order within a length
+ * (a counting sort: a set of addresses has one length, and stays as it is). */
+static int order_by_plen(struct ips_dump *d)
+{
+	size_t count[129] = { 0 }, at[129], i, lengths = 0, pos = 0;
+	struct ips_elem *v;
+
+	for (i = 0; i < d->n; i++)
+		lengths += count[d->v[i].t.plen]++ == 0;
+	for (i = 0; i <= 128; i++) {
+		d->start[i] = at[i] = pos;
+		pos += count[i];
+	}
+	d->start[129] = pos;
+	if (lengths <= 1)
+		return 0;
+	v = malloc(d->n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < d->n; i++)
+		v[at[d->v[i].t.plen]++] = d->v[i];
+	free(d->v);
+	d->v = v;
+	return 0;
+}
+
+/* List set k and keep its elements, ordered by prefix length. libipset prints the
+ * listing in save format, parsed line by line as it comes (the text is never whole).
+ * The kernel lists whole seconds left, rounded down, and a large listing takes a second
+ * or more: an element's expiry counts from when it was listed (interpolated between
+ * the listing's start and end by its place in it), plus half a second. */
 static int dump_load(struct ips *p, unsigned k, struct ipb_err *e)
 {
 	struct ips_dump *d = &p->dump[k];
-	size_t cap = 0, i;
-	char *line, *next;
+	int64_t start, span;
+	size_t i;
 	int r;
 
 	dump_free(d);
@@ -415,38 +489,24 @@ static int dump_load(struct ips *p, unsigned k, struct ipb_err *e)
 	if (!p->exists[k])
 		return 0;
 	p->outlen = 0;
-	d->listed_ms = ipb_now_ms();
+	p->sink = d;
+	start = ipb_now_ms();
 	r = run(p, false, "list %s", p->name[k]);
-	if (r) {
+	span = ipb_now_ms() - start;
+	p->sink = NULL;
+	p->outlen = 0;
+	if (r || p->out_failed) {
 		lib_reset(p);
+		if (p->out_failed)
+			return ipb_seterr(e, "out of memory"), -ENOMEM;
 		return fail(p, e, r, p->name[k]);
 	}
-	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].expires_ms)
+			d->v[i].expires_ms = start + (int64_t)((double)span * (double)i / (double)d->n) +
+					     d->v[i].expires_ms * 1000 + 500;
+	if (order_by_plen(d))
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
-	p->out[p->outlen] = 0;
-	d->text = p->out; /* the elements' comments point into it */
-	p->out = NULL;
-	p->outlen = p->outcap = 0;
-	for (line = d->text; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		if (strncmp(line, "add ", 4))
-			continue;
-		if (ipb_grow(&d->v, &cap, d->n + 1, sizeof(*d->v)))
-			return ipb_seterr(e, "out of memory"), -ENOMEM;
-		if (parse_add_line(line, &d->v[d->n]) == 0)
-			d->n++;
-	}
-	if (d->n)
-		qsort(d->v, d->n, sizeof(*d->v), elem_plen_cmp);
-	for (i = 0; i <= 129; i++) {
-		size_t j = i ? d->start[i - 1] : 0;
-
-		while (j < d->n && d->v[j].t.plen < i)
-			j++;
-		d->start[i] = j;
-	}
 	return 0;
 }
 
@@ -456,18 +516,28 @@ static struct ips_dump *dump_get(struct ips *p, unsigned k, struct ipb_err *e, i
 	return *r ? NULL : &p->dump[k];
 }
 
+/* A listed element's time left at now: 0 = none, else at least 1 ms. */
+static uint64_t remaining(const struct ips_elem *el, int64_t now)
+{
+	if (!el->expires_ms)
+		return 0;
+	return el->expires_ms > now ? (uint64_t)(el->expires_ms - now) : 1;
+}
+
 int ips_dump_set(struct ips *p, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
 		 struct ipb_err *e)
 {
 	struct ips_dump *d;
+	int64_t now;
 	size_t i;
 	int r;
 
 	if (!(d = dump_get(p, ips_kind(family, plen), e, &r)))
 		return r;
+	now = ipb_now_ms();
 	for (i = d->start[plen]; i < d->start[plen + 1]; i++)
 		if (d->v[i].t.family == family &&
-		    (r = cb(arg, &d->v[i].t, (uint64_t)d->v[i].timeout * 1000, d->v[i].comment)))
+		    (r = cb(arg, &d->v[i].t, remaining(&d->v[i], now), d->v[i].comment)))
 			return r < 0 ? r : 0;
 	return 0;
 }
@@ -501,7 +571,7 @@ int ips_get_elems(struct ips *p, const struct target *t, size_t count, bool *pre
 				return r;
 			for (j = d->start[t[i].plen]; j < d->start[t[i].plen + 1]; j++)
 				if (!target_cmp(&d->v[j].t, &t[i]))
-					remaining_ms[i] = (uint64_t)d->v[j].timeout * 1000;
+					remaining_ms[i] = remaining(&d->v[j], ipb_now_ms());
 		}
 	}
 	return 0;
@@ -582,8 +652,9 @@ static void queue_ops(struct ips *p, const struct nft_elem *elems, size_t count,
 	}
 	for (i = 0; i < count; i++)
 		p->ops[p->nops++] = (struct ips_op){ .t = elems[i].t,
+						     .del = del,
 						     .expires_ms = del ? 0 : op_expires_ms(&elems[i]),
-						     .comment = elems[i].comment, .tag = tag + i, .del = del };
+						     .comment = elems[i].comment, .tag = tag + i };
 	p->queued += count;
 }
 
@@ -604,31 +675,88 @@ size_t ips_batch_size(const struct ips *p)
 
 /* ---- committing ---- */
 
-/* "add SET ADDR timeout N comment "TEXT"": libipset refuses '"' in a comment and
- * keeps at most IPSET_MAX_COMMENT_SIZE bytes. */
-static int add_line(struct ips *p, const char *set, const struct target *t, int64_t expires_ms,
-		    const char *comment)
+/* ---- elements in restore mode ----
+ *
+ * Adds and deletes reach libipset as data, not as text (no parser, no resolver), each
+ * with a line number: libipset then packs consecutive commands for one set into
+ * page-sized messages, as `ipset restore` does, and the kernel answers a refusal with
+ * the line it refused, after applying the lines before it. elem_flush sends what is
+ * packed; call it before any other command, which would otherwise send it and take
+ * its error. */
+
+/* The refusal libipset reports, and the line it names (0 = none). */
+static int elem_report(struct ips *p, uint32_t *line)
 {
-	char addr[TARGET_STRLEN], text[IPSET_MAX_COMMENT_SIZE + 1] = "";
+	const char *msg = ipset_session_report_msg(p->s);
+	unsigned n = 0;
+	int off = 0;
+
+	*line = 0;
+	if (msg && sscanf(msg, "Error in line %u: %n", &n, &off) == 1 && off > 0) {
+		*line = n;
+		msg += off;
+	}
+	p->report[0] = 0;
+	report_add(p, msg);
+	ipset_session_report_reset(p->s);
+	ipset_session_lineno(p->s, 0);
+	if (!p->report[0])
+		snprintf(p->report, sizeof(p->report), "ipset refused an element");
+	return report_errno(p->report);
+}
+
+/* The comment as libipset takes it: no '"' (it refuses them), at most
+ * IPSET_MAX_COMMENT_SIZE bytes, cut between UTF-8 characters. */
+static const char *comment_text(const char *comment, char text[IPSET_MAX_COMMENT_SIZE + 1])
+{
 	size_t i, n = 0;
 
-	for (i = 0; comment && comment[i] && n + 1 < sizeof(text); i++)
+	for (i = 0; comment && comment[i] && n < IPSET_MAX_COMMENT_SIZE; i++)
 		text[n++] = comment[i] == '"' ? '\'' : comment[i];
 	while (n && ((unsigned char)text[n - 1] & 0xc0) == 0x80 && comment[i])
 		n--; /* cut whole UTF-8 characters: drop a trailing partial one */
 	if (n && ((unsigned char)text[n - 1] & 0xc0) == 0xc0 && comment[i])
 		n--;
 	text[n] = 0;
-	target_format(t, addr, sizeof(addr));
-	return run(p, true, n ? "add %s %s timeout %u comment \"%s\"" : "add %s %s timeout %u%s", set,
-		   addr, timeout_s(expires_ms), text);
+	return text;
 }
 
-static int del_line(struct ips *p, const char *set, const struct target *t)
+/* Queue "add -exist SET T timeout N comment C" (add) or "del -exist SET T" as `line`. */
+static int elem_cmd(struct ips *p, bool add, const char *set, const struct target *t,
+		    int64_t expires_ms, const char *comment, uint32_t line, uint32_t *bad_line)
 {
-	char addr[TARGET_STRLEN];
+	struct ipset_session *s = p->s;
+	enum ipset_cmd cmd = add ? IPSET_CMD_ADD : IPSET_CMD_DEL;
+	char text[IPSET_MAX_COMMENT_SIZE + 1];
+	union nf_inet_addr a;
+	uint32_t timeout = timeout_s(expires_ms);
+	uint8_t cidr = t->plen;
+	int r;
 
-	return run(p, true, "del %s %s", set, target_format(t, addr, sizeof(addr)));
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, t->addr, t->family == 4 ? 4 : 16);
+	ipset_envopt_set(s, IPSET_ENV_EXIST);
+	/* the set's type and family come from libipset's cache (a set this session
+	 * created or already used), else from one header query */
+	if (ipset_session_data_set(s, IPSET_SETNAME, set) < 0 || !ipset_type_get(s, cmd) ||
+	    ipset_session_data_set(s, IPSET_OPT_IP, &a) < 0 ||
+	    (t->plen < (t->family == 4 ? 32 : 128) && ipset_session_data_set(s, IPSET_OPT_CIDR, &cidr) < 0) ||
+	    (add && ipset_session_data_set(s, IPSET_OPT_TIMEOUT, &timeout) < 0) ||
+	    (add && *comment_text(comment, text) && ipset_session_data_set(s, IPSET_OPT_ADT_COMMENT, text) < 0)) {
+		ipset_data_reset(ipset_session_data(s));
+		r = elem_report(p, bad_line);
+		*bad_line = line; /* refused before it was queued */
+		return r;
+	}
+	return ipset_cmd(s, cmd, line) < 0 ? elem_report(p, bad_line) : 0;
+}
+
+static int elem_flush(struct ips *p, uint32_t *bad_line)
+{
+	int r = ipset_commit(p->s) < 0 ? elem_report(p, bad_line) : 0;
+
+	ipset_session_lineno(p->s, 0);
+	return r;
 }
 
 static int create_line(struct ips *p, const char *set, unsigned k)
@@ -645,98 +773,21 @@ static int destroy_line(struct ips *p, const char *set)
 	return r == -ENOENT ? 0 : r;
 }
 
-static size_t swap_min(void)
+/* IPBANSET_IPSET_SWAP_MIN=N (tests): rebuild at N changes, whatever the set holds. */
+static bool swap_min_forced(size_t *min)
 {
 	const char *s = getenv("IPBANSET_IPSET_SWAP_MIN");
 	char *end;
 	unsigned long long v;
 
+	*min = IPS_SWAP_MIN;
 	if (!s || !*s)
-		return IPS_SWAP_MIN;
+		return false;
 	v = strtoull(s, &end, 10);
-	return *end ? IPS_SWAP_MIN : (size_t)v;
-}
-
-/* The new content of set k: its listing without the flushed lengths, then the batch's
- * changes in order. Sorted by target, then by when (listing first, then op order). */
-struct merged {
-	struct target t;
-	int64_t expires_ms;
-	const char *comment;
-	size_t seq; /* 0 = listed; i + 1 = ops[i] */
-	bool del;
-};
-
-static int merged_cmp(const void *a, const void *b)
-{
-	const struct merged *x = a, *y = b;
-	int c = target_cmp(&x->t, &y->t);
-
-	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* A listed element's expiry: the kernel lists whole seconds left, rounded down, so the
- * middle of that second keeps a set rebuilt many times from drifting early. */
-static int64_t listed_expiry(const struct ips_dump *d, const struct ips_elem *el)
-{
-	return el->timeout ? d->listed_ms + el->timeout * 1000LL + 500 : 0;
-}
-
-static int merge_content(struct ips *p, unsigned k, struct merged **out, size_t *nout,
-			 struct ipb_err *e)
-{
-	struct ips_dump *d;
-	struct merged *m;
-	size_t i, n = 0, w = 0;
-	int r;
-
-	if (!(d = dump_get(p, k, e, &r)))
-		return r;
-	m = malloc((d->n + p->nops + 1) * sizeof(*m));
-	if (!m)
-		return ipb_seterr(e, "out of memory"), -ENOMEM;
-	for (i = 0; i < d->n; i++)
-		if (!p->flush[plan_set_index(d->v[i].t.family, d->v[i].t.plen)])
-			m[n++] = (struct merged){ d->v[i].t, listed_expiry(d, &d->v[i]), d->v[i].comment,
-						  0, false };
-	for (i = 0; i < p->nops; i++)
-		if (ips_kind(p->ops[i].t.family, p->ops[i].t.plen) == k)
-			m[n++] = (struct merged){ p->ops[i].t, p->ops[i].expires_ms, p->ops[i].comment,
-						  i + 1, p->ops[i].del };
-	qsort(m, n, sizeof(*m), merged_cmp);
-	/* keep the last state of each target, if it is present */
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n && !target_cmp(&m[i].t, &m[i + 1].t))
-			continue;
-		if (!m[i].del)
-			m[w++] = m[i];
-	}
-	*out = m;
-	*nout = w;
-	return 0;
-}
-
-/* Build "<name>-tmp" with set k's full new content (the live set is untouched). */
-static int build_tmp(struct ips *p, unsigned k, size_t *bad_tag, struct ipb_err *e)
-{
-	struct merged *m = NULL;
-	size_t n = 0, i;
-	int r;
-
-	if ((r = destroy_line(p, p->tmp[k])) || (r = create_line(p, p->tmp[k], k)))
-		return fail(p, e, r, p->tmp[k]);
-	if ((r = merge_content(p, k, &m, &n, e)))
-		return r;
-	for (i = 0; i < n; i++) {
-		if ((r = add_line(p, p->tmp[k], &m[i].t, m[i].expires_ms, m[i].comment))) {
-			if (m[i].seq)
-				*bad_tag = p->ops[m[i].seq - 1].tag;
-			fail(p, e, r, p->name[k]);
-			break;
-		}
-	}
-	free(m);
-	return r;
+	if (*end)
+		return false;
+	*min = (size_t)v;
+	return true;
 }
 
 static int target_cmp_void(const void *a, const void *b)
@@ -750,15 +801,112 @@ static bool has_target(const struct target *v, size_t n, const struct target *t)
 	return n && bsearch(t, v, n, sizeof(*v), target_cmp_void);
 }
 
+static int op_index_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ips_op *ops = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = target_cmp(&ops[x].t, &ops[y].t);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* The indexes of the batch's changes to set k, sorted by target, then by order (a bulk
+ * ban's come sorted already). */
+static int kind_ops(const struct ips *p, unsigned k, uint32_t **out, size_t *n)
+{
+	bool sorted = true;
+	size_t i;
+
+	*n = 0;
+	*out = malloc((p->nops + 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < p->nops; i++) {
+		if (ips_kind(p->ops[i].t.family, p->ops[i].t.plen) != k)
+			continue;
+		if (*n && target_cmp(&p->ops[(*out)[*n - 1]].t, &p->ops[i].t) >= 0)
+			sorted = false;
+		(*out)[(*n)++] = (uint32_t)i;
+	}
+	if (!sorted)
+		qsort_r(*out, *n, sizeof(**out), op_index_cmp, p->ops);
+	return 0;
+}
+
+/* Is t among the targets of the sorted op indexes? */
+static bool ops_have(const struct ips *p, const uint32_t *v, size_t n, const struct target *t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = target_cmp(&p->ops[v[mid]].t, t);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Build "<name>-tmp" with set k's full new content (the live set is untouched): the
+ * listed elements that the batch neither flushes nor changes, and each changed target
+ * whose last change adds it. Lines: the listed elements 1..n, then op i is n + i + 1. */
+static int build_tmp(struct ips *p, unsigned k, size_t *bad_tag, struct ipb_err *e)
+{
+	struct ips_dump *d;
+	uint32_t *idx = NULL, line = 0;
+	size_t i, n = 0, nidx = 0;
+	int r;
+
+	if ((r = destroy_line(p, p->tmp[k])) || (r = create_line(p, p->tmp[k], k)))
+		return fail(p, e, r, p->tmp[k]);
+	if (!(d = dump_get(p, k, e, &r)))
+		return r;
+	if (d->n + p->nops >= UINT32_MAX)
+		return ipb_seterr(e, "ipset: too many elements for set %s", p->name[k]), -E2BIG;
+	if (kind_ops(p, k, &idx, &nidx))
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	for (i = 0; i < d->n && !r; i++)
+		if (!p->flush[plan_set_index(d->v[i].t.family, d->v[i].t.plen)] &&
+		    !ops_have(p, idx, nidx, &d->v[i].t))
+			r = elem_cmd(p, true, p->tmp[k], &d->v[i].t, d->v[i].expires_ms,
+				     d->v[i].comment, (uint32_t)++n, &line);
+	for (i = 0; i < nidx && !r; i++) {
+		const struct ips_op *op = &p->ops[idx[i]];
+
+		if (op->del || (i + 1 < nidx && !target_cmp(&op->t, &p->ops[idx[i + 1]].t)))
+			continue; /* deleted, or changed again later */
+		r = elem_cmd(p, true, p->tmp[k], &op->t, op->expires_ms, op->comment,
+			     (uint32_t)(d->n + idx[i] + 1), &line);
+	}
+	free(idx);
+	if (!r)
+		r = elem_flush(p, &line);
+	if (r) {
+		if (line > d->n && line - d->n <= p->nops)
+			*bad_tag = p->ops[line - d->n - 1].tag;
+		fail(p, e, r, p->name[k]);
+	}
+	return r;
+}
+
 static void undo_added(struct ips *p)
 {
+	uint32_t line;
 	size_t i;
 
 	for (i = p->nundo; i-- > 0;) {
 		const struct target *t = &p->ops[p->undo[i]].t;
 
-		del_line(p, p->name[ips_kind(t->family, t->plen)], t);
+		if (elem_cmd(p, false, p->name[ips_kind(t->family, t->plen)], t, 0, NULL,
+			     (uint32_t)(p->nundo - i), &line))
+			break;
 	}
+	elem_flush(p, &line);
 	p->nundo = 0;
 }
 
@@ -790,54 +938,92 @@ static int op_pass(const struct ips_op *op, const struct target *dels, size_t nd
 	return has_target(adds, nadds, &op->t) ? -1 : 2;
 }
 
+/* Which ops of the passes before `pass`, and of `pass` before op `upto`, change an
+ * element that was in the kernel (passes 1 and 2)? */
+static bool applied_changes(const struct ips *p, const bool swap[IPS_NKINDS], const struct target *dels,
+			    size_t ndels, const struct target *adds, size_t nadds, int pass, size_t upto)
+{
+	size_t i;
+
+	for (i = 0; i < p->nops; i++) {
+		const struct ips_op *op = &p->ops[i];
+		int q = swap[ips_kind(op->t.family, op->t.plen)] ? -1 : op_pass(op, dels, ndels, adds, nadds);
+
+		if (q >= 1 && (q < pass || (q == pass && i < upto)))
+			return true;
+	}
+	return false;
+}
+
 /* Element by element, for the sets not being swapped: new elements first (their undo is
  * exact: delete them again), then new timeouts, then deletions, which fail only when the
- * set itself went away under us. */
+ * set itself went away under us. Each pass is packed (restore mode, line = op index + 1)
+ * and sent before the next; the kernel applied the lines before a refused one. */
 static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *bad_tag,
 			  struct ipb_err *e)
 {
 	struct target *dels = NULL, *adds = NULL;
-	size_t i, ndels, nadds;
+	size_t i, ndels, nadds, bad = 0, u;
+	uint32_t line = 0;
 	unsigned k = 0;
-	bool partial = false;
 	int r = 0, pass;
 
 	p->nundo = 0;
+	if (p->nops >= UINT32_MAX)
+		return ipb_seterr(e, "ipset: too many changes in one batch"), -E2BIG;
 	if (sorted_targets(p, swap, true, &dels, &ndels) || sorted_targets(p, swap, false, &adds, &nadds) ||
 	    ipb_grow(&p->undo, &p->capundo, p->nops + 1, sizeof(*p->undo))) {
 		free(dels);
 		free(adds);
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	}
-	for (pass = 0; pass < 3 && !r; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		for (i = 0; i < p->nops && !r; i++) {
 			const struct ips_op *op = &p->ops[i];
 
 			k = ips_kind(op->t.family, op->t.plen);
 			if (swap[k] || op_pass(op, dels, ndels, adds, nadds) != pass)
 				continue;
-			r = op->del ? del_line(p, p->name[k], &op->t)
-				    : add_line(p, p->name[k], &op->t, op->expires_ms, op->comment);
-			if (r)
-				*bad_tag = op->tag;
-			else if (pass == 0)
+			r = elem_cmd(p, !op->del, p->name[k], &op->t, op->expires_ms, op->comment,
+				     (uint32_t)i + 1, &line);
+			if (!r && pass == 0)
 				p->undo[p->nundo++] = i;
-			else
-				partial = true;
 		}
+		bad = i; /* unless the kernel names the line: the op it stopped at, or the end */
+		if (!r)
+			r = elem_flush(p, &line);
+		if (r)
+			break;
 	}
-	free(dels);
-	free(adds);
-	if (!r)
+	if (!r) {
+		free(dels);
+		free(adds);
 		return 0;
+	}
+	if (line >= 1 && line <= p->nops)
+		bad = line - 1;
+	else if (bad > 0)
+		bad--; /* the last op queued */
+	if (bad < p->nops) {
+		*bad_tag = p->ops[bad].tag;
+		k = ips_kind(p->ops[bad].t.family, p->ops[bad].t.plen);
+	}
 	fail(p, e, r, p->name[k]);
-	undo_added(p);
-	if (partial) {
+	if (pass == 0) /* the new elements from the refused one on never reached the kernel */
+		for (u = 0; u < p->nundo; u++)
+			if (p->undo[u] >= bad) {
+				p->nundo = u;
+				break;
+			}
+	if (applied_changes(p, swap, dels, ndels, adds, nadds, pass, bad)) {
 		size_t n = strlen(e->msg);
 
 		snprintf(e->msg + n, sizeof(e->msg) - n,
 			 "; some new timeouts or deletions were applied before it: run 'ipbanset reconcile'");
 	}
+	free(dels);
+	free(adds);
+	undo_added(p);
 	return r;
 }
 
@@ -885,16 +1071,20 @@ static int check_ops(struct ips *p, size_t *bad_tag, struct ipb_err *e)
 }
 
 /* Which sets are rebuilt and swapped: those losing a whole prefix length, and those
- * with many changes. */
+ * with many changes for their size (a bulk load: a crash leaves the live set whole).
+ * Packed, a change costs the kernel about what a rebuilt element costs, so a set of 1M
+ * with a 1% change is changed in place, not listed and rebuilt. */
 static void plan_swaps(const struct ips *p, bool swap[IPS_NKINDS])
 {
-	size_t count[IPS_NKINDS] = { 0 }, min = swap_min(), i;
+	size_t count[IPS_NKINDS] = { 0 }, min, i;
+	bool forced = swap_min_forced(&min);
 	unsigned k;
 
 	for (i = 0; i < p->nops; i++)
 		count[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)]++;
 	for (k = 0; k < IPS_NKINDS; k++)
-		swap[k] = count[k] >= min && count[k] > 0;
+		swap[k] = count[k] >= min && count[k] > 0 &&
+			  (forced || count[k] >= p->entries[k] / IPS_SWAP_SHARE);
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (p->flush[i])
 			swap[ips_kind(plan_set_family((unsigned)i), plan_set_plen((unsigned)i))] = true;

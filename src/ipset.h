@@ -11,12 +11,14 @@
  * ipbanset never changes those rules, so it never destroys a set except in teardown.
  *
  * ipset has no transaction over several elements. A commit is all or nothing this way:
- *   - a set that gets many changes (or whose prefix length the engine rewrites,
- *     ips_batch_flush_set) is rebuilt as
+ *   - a set that gets many changes for its size (a bulk load), or whose prefix length
+ *     the engine rewrites (ips_batch_flush_set), is rebuilt as
  *     "<name>-tmp" with its full new content and swapped in (atomic); a failure before
  *     the swap destroys the temporary set and leaves the live one as it was;
- *   - a few changes are applied one by one, new elements first, and a refusal (a full
- *     set) deletes the ones already added;
+ *   - other changes are applied to the live set in place, new elements first, and a
+ *     refusal (a full set) deletes the ones already added;
+ *   - either way elements go as data, packed many to a netlink message as `ipset
+ *     restore` packs them, and the kernel names the one it refused;
  *   - a crash part-way leaves the journal's transaction uncommitted; `reconcile`
  *     (and the next command's clean-up of a stale "-tmp" set) repairs the kernel.
  *
