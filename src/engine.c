@@ -985,10 +985,9 @@ static bool ban_new_applies(struct engine *g, const struct target_list *l)
 	bool empty;
 	size_t i;
 
-	/* nftables only: the second thread sends its own transactions and takes a failure
-	 * back by deleting the table it created; the ipset backend's one swap-based batch
-	 * (engine_finish) is its bulk path */
-	if (!g->summarize || g->c->dry_run || !be_can_split(g->n))
+	/* the kernel thread sends its own transactions (nftables) or its one swap-based
+	 * batch (ipset), and a journal failure takes them back (undo_split) */
+	if (!g->summarize || g->c->dry_run)
 		return false;
 	if (!g->layout.table &&
 	    (journal_is_empty(g->j, &empty, &e) || !empty))
