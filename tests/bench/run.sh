@@ -131,6 +131,21 @@ scenario_sync() {
 	measure sync_1pct "$n" /dev/null "${IPBC[@]}" -q sync -s bench -t 1h -f "$INPUT/sync2_$n.txt"
 }
 
+# The ipset backend holding N bans of one source: status (ipset has no generation id:
+# it lists the sets) beside `ipset list`, a 1%-changed sync, and reconcile after the
+# set is flushed.
+scenario_ipset_state() {
+	local n=$1 ips=("$IPB" -c "$IPSET_CONF" -d "$SCRATCH/ipbanset.db")
+	"${ips[@]}" -q sync -s bench -t 1h -f "$INPUT/addr_$n.txt" 2>>"$LOG"
+	measure ipset_list "$n" /dev/null ipset list ipbanset-ip4
+	measure ipset_status "$n" "$SCRATCH/status.out" "${ips[@]}" status
+	cat "$SCRATCH/status.out" >>"$LOG"
+	measure ipset_sync_1pct "$n" /dev/null "${ips[@]}" -q sync -s bench -t 1h -f "$INPUT/sync2_$n.txt"
+	ipset flush ipbanset-ip4
+	measure ipset_reconcile "$n" /dev/null "${ips[@]}" -q reconcile
+	"${ips[@]}" status >>"$LOG" 2>&1 || true
+}
+
 # What /usr/bin/time and one fork+exec cost by themselves.
 scenario_baseline() {
 	local i
@@ -282,7 +297,8 @@ ROWS=(load_ipbanset_addr load_ipbanset_ipset_addr load_nft_addr load_ipset_addr 
 	load_ipbanset_net24 load_ipbanset_ipset_net24 load_nft_net24 load_ipset_net24 load_floor_1tx_net24 load_floor_10tx_net24
 	load_floor_10tx_size_net24 load_floor_best_net24 load_floor_10tx_size_comment_net24
 	ban1_ipbanset ban1_nft status_ipbanset status_ipbanset_drift list_ipbanset list_nft_json
-	reconcile_ipbanset sync_full sync_rerun sync_1pct exec_baseline)
+	reconcile_ipbanset sync_full sync_rerun sync_1pct
+	ipset_list ipset_status ipset_sync_1pct ipset_reconcile exec_baseline)
 declare -A LABEL=(
 	[load_ipbanset_addr]='ipbanset ban -f (N addresses, fresh journal)'
 	[load_ipbanset_ipset_addr]='ipbanset ban -f, ipset backend (N addresses, fresh journal)'
@@ -312,6 +328,10 @@ declare -A LABEL=(
 	[sync_full]='ipbanset sync -f (first sync of N, fresh journal)'
 	[sync_rerun]='ipbanset sync -f (same list again: no change)'
 	[sync_1pct]='ipbanset sync -f (list differs by 1%)'
+	[ipset_list]='ipset list ipbanset-ip4 > /dev/null (ipset backend, N bans)'
+	[ipset_status]='ipbanset status, ipset backend'
+	[ipset_sync_1pct]='ipbanset sync -f, ipset backend (list differs by 1%)'
+	[ipset_reconcile]='ipbanset reconcile, ipset backend, after ipset flush'
 	[exec_baseline]='/usr/bin/time /bin/true (measurement overhead)'
 )
 declare -A MED RSS CNT
@@ -384,12 +404,16 @@ ratios_table() {
 	echo "| reconcile $M vs best floor | $(ratio reconcile_ipbanset "$m" load_floor_best_addr "$m") |"
 	echo "| 1%-changed sync of $M vs full load (ban -f, fresh journal) | $(ratio sync_1pct "$m" load_ipbanset_addr "$m") |"
 	echo "| unchanged sync of $M vs full load | $(ratio sync_rerun "$m" load_ipbanset_addr "$m") |"
+	echo "| ipset backend: status at $M vs ipset list | $(ratio ipset_status "$m" ipset_list "$m") |"
+	echo "| ipset backend: 1%-changed sync of $M vs its full load | $(ratio ipset_sync_1pct "$m" load_ipbanset_ipset_addr "$m") |"
+	echo "| ipset backend: reconcile of $M vs ipset restore | $(ratio ipset_reconcile "$m" load_ipset_addr "$m") |"
 	echo
 	echo "| peak RSS at N = $M | |"
 	echo "|---|---|"
 	local name
 	for name in load_ipbanset_addr load_ipbanset_net24 load_ipbanset_ipset_addr sync_full sync_1pct status_ipbanset list_ipbanset \
-		reconcile_ipbanset ban1_ipbanset load_nft_addr load_ipset_addr load_floor_best_addr list_nft_json; do
+		reconcile_ipbanset ban1_ipbanset ipset_status ipset_sync_1pct ipset_reconcile load_nft_addr load_ipset_addr \
+		load_floor_best_addr list_nft_json; do
 		[[ -n ${RSS[$name,$m]:-} ]] && echo "| ${LABEL[$name]} | $(fmt_mb "${RSS[$name,$m]}") |"
 	done
 	return 0
@@ -493,6 +517,7 @@ main() {
 			done
 			in_ns state "$n"
 			in_ns sync "$n"
+			in_ns ipset_state "$n"
 		done
 	done
 
