@@ -85,6 +85,11 @@ int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e)
 	return DISPATCH(b, nft_get_layout(b->nft, l, e), ips_get_layout(b->ips, l, e));
 }
 
+int be_check_objects(struct backend *b, struct ipb_err *e)
+{
+	return b->kind == IPB_BACKEND_IPSET ? ips_check_sets(b->ips, e) : 0;
+}
+
 int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e)
 {
 	if (b->kind == IPB_BACKEND_IPSET)

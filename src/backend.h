@@ -42,6 +42,10 @@ bool be_coarse_timeouts(const struct backend *b);
 bool be_has_chain(const struct backend *b);
 
 int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e);
+/* The objects that exist are fit for use, in full (ipset: each set's extensions, a walk
+ * of its elements in the kernel; nftables: get_layout checks everything already). For
+ * init and status; other commands rely on get_layout's cheaper checks. */
+int be_check_objects(struct backend *b, struct ipb_err *e);
 int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e); /* -EOPNOTSUPP */
 
 void be_batch_begin(struct backend *b);

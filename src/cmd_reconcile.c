@@ -210,12 +210,18 @@ int cmd_init(struct ctx *c)
 	struct rec_stats st = { 0 };
 	struct engine g;
 	bool created, settings_changed = false;
+	struct ipb_err e;
 	int r;
 
 	if (c->print_rules)
 		return cmd_print_rules(c);
 	if ((r = engine_start(&g, c)))
 		return r;
+	if (be_check_objects(g.n, &e)) {
+		ipb_error("%s", e.msg);
+		engine_abort(&g);
+		return IPB_EXIT_SYSTEM;
+	}
 	created = !g.layout.table || !g.layout.chain;
 	g.authoritative = true;
 	plan_chain_fix(&g);

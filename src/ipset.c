@@ -46,6 +46,7 @@ struct ips_dump {
 	size_t start[130]; /* elements of length L are v[start[L] .. start[L + 1]) */
 	size_t cap;
 	struct strpool comments;
+	bool unusable; /* its "create" line lacks the type, family or extensions we need */
 };
 
 struct ips {
@@ -54,7 +55,6 @@ struct ips {
 	char name[IPS_NKINDS][IPS_NAME_MAX], tmp[IPS_NKINDS][IPS_NAME_MAX];
 	uint32_t maxelem;
 	bool exists[IPS_NKINDS];
-	size_t entries[IPS_NKINDS]; /* as last listed */
 	bool tmp_exists[IPS_NKINDS]; /* left by a command killed while it rebuilt a set */
 	bool layout_read;
 	/* the batch */
@@ -296,40 +296,53 @@ static bool header_usable(const char *type, const char *header, unsigned k)
 	       strstr(header, " timeout ") && strstr(header, " comment");
 }
 
-/* Set k (or its temporary set) has name: record it, and check its type. */
-static int saw_set(struct ips *p, const char *name, const char *type, const char *header,
-		   struct ipb_err *e)
-{
-	unsigned k;
+static int elem_report(struct ips *p, uint32_t *line);
 
-	for (k = 0; k < IPS_NKINDS; k++) {
-		if (!strcmp(name, p->tmp[k]))
-			p->tmp_exists[k] = true;
-		if (strcmp(name, p->name[k]))
-			continue;
-		if (!header_usable(type, header, k))
-			return ipb_seterr(e, "ipset: set %s exists but is not a %s set of family %s "
-					     "with timeout and comment; rename or destroy it",
-					  name, kind_type[k], kind_family[k]),
-			       -EEXIST;
-		p->exists[k] = true;
-	}
-	return 0;
+static int unusable(const char *name, unsigned k, struct ipb_err *e)
+{
+	return ipb_seterr(e, "ipset: set %s exists but is not a %s set of family %s with timeout "
+			     "and comment; rename or destroy it", name, kind_type[k], kind_family[k]),
+	       -EEXIST;
 }
 
-/* Which of our sets exist, and are they usable: every set's header, in the plain format
- * (in save format libipset asks the kernel for every element too). */
+/* Set k exists: is it of the right type and family? The kernel's short header of one
+ * set tells (libipset caches it for the adds). Its extensions show in the full header,
+ * which costs a walk of every element (60 ms at 1M): read_header and dump_load check
+ * them, for large batches and listings, and the kernel refuses a timeout or a comment
+ * that a set cannot hold. */
+static int check_type(struct ips *p, unsigned k, struct ipb_err *e)
+{
+	struct ipset_data *data = ipset_session_data(p->s);
+	const struct ipset_type *type;
+	uint8_t family;
+	uint32_t line;
+	bool ok;
+
+	ipset_session_data_set(p->s, IPSET_SETNAME, p->name[k]);
+	type = ipset_type_get(p->s, IPSET_CMD_ADD);
+	family = ipset_data_family(data);
+	ipset_data_reset(data);
+	if (!type) {
+		int r = elem_report(p, &line);
+
+		return fail(p, e, r, p->name[k]);
+	}
+	ok = !strcmp(type->name, kind_type[k]) && family == (k < 2 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	return ok ? 0 : unusable(p->name[k], k, e);
+}
+
+/* Which of our sets exist (a listing of names only), and are they of the right type. */
 static int list_names(struct ips *p, struct ipb_err *e)
 {
-	char *line, *save = NULL, *name = NULL, *type = NULL;
+	char *line, *save = NULL;
 	unsigned k;
 	int r;
 
 	p->outlen = 0;
 	ipset_session_output(p->s, IPSET_LIST_PLAIN);
-	ipset_envopt_set(p->s, IPSET_ENV_LIST_HEADER);
+	ipset_envopt_set(p->s, IPSET_ENV_LIST_SETNAME);
 	r = run(p, false, "list");
-	ipset_envopt_unset(p->s, IPSET_ENV_LIST_HEADER);
+	ipset_envopt_unset(p->s, IPSET_ENV_LIST_SETNAME);
 	ipset_session_output(p->s, IPSET_LIST_SAVE);
 	if (r) {
 		lib_reset(p);
@@ -339,23 +352,65 @@ static int list_names(struct ips *p, struct ipb_err *e)
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	p->out[p->outlen] = 0;
 	memset(p->exists, 0, sizeof(p->exists));
-	memset(p->entries, 0, sizeof(p->entries));
 	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
-	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "Name: ", 6))
-			name = line + 6, type = NULL;
-		else if (!strncmp(line, "Type: ", 6))
-			type = line + 6;
-		else if (!strncmp(line, "Header: ", 8) && name && type &&
-			 (r = saw_set(p, name, type, line + 8, e)))
+	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		for (k = 0; k < IPS_NKINDS; k++) {
+			p->tmp_exists[k] |= !strcmp(line, p->tmp[k]);
+			p->exists[k] |= !strcmp(line, p->name[k]);
+		}
+	p->outlen = 0;
+	for (k = 0; k < IPS_NKINDS; k++)
+		if (p->exists[k] && (r = check_type(p, k, e)))
 			return r;
-		else if (!strncmp(line, "Number of entries: ", 19) && name)
-			for (k = 0; k < IPS_NKINDS; k++)
-				if (!strcmp(name, p->name[k]))
-					p->entries[k] = strtoull(line + 19, NULL, 10);
+	p->layout_read = true;
+	return 0;
+}
+
+/* Set k's full header: its extensions, and how many elements it holds. */
+static int read_header(struct ips *p, unsigned k, size_t *entries, struct ipb_err *e)
+{
+	char *line, *save = NULL, *type = NULL;
+	int r;
+
+	*entries = 0;
+	if (!p->exists[k])
+		return 0;
+	p->outlen = 0;
+	ipset_session_output(p->s, IPSET_LIST_PLAIN);
+	ipset_envopt_set(p->s, IPSET_ENV_LIST_HEADER);
+	r = run(p, false, "list %s", p->name[k]);
+	ipset_envopt_unset(p->s, IPSET_ENV_LIST_HEADER);
+	ipset_session_output(p->s, IPSET_LIST_SAVE);
+	if (r) {
+		lib_reset(p);
+		return fail(p, e, r, p->name[k]);
+	}
+	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	p->out[p->outlen] = 0;
+	for (line = strtok_r(p->out, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "Type: ", 6))
+			type = line + 6;
+		else if (!strncmp(line, "Header: ", 8) && (!type || !header_usable(type, line + 8, k)))
+			r = unusable(p->name[k], k, e);
+		else if (!strncmp(line, "Number of entries: ", 19))
+			*entries = strtoull(line + 19, NULL, 10);
 	}
 	p->outlen = 0;
-	p->layout_read = true;
+	return r;
+}
+
+int ips_check_sets(struct ips *p, struct ipb_err *e)
+{
+	size_t entries;
+	unsigned k;
+	int r;
+
+	if (!p->layout_read && (r = list_names(p, e)))
+		return r;
+	for (k = 0; k < IPS_NKINDS; k++)
+		if ((r = read_header(p, k, &entries, e)))
+			return r;
 	return 0;
 }
 
@@ -413,6 +468,16 @@ static int sink_line(struct ips *p, char *line)
 	struct ips_elem el;
 	uint32_t timeout;
 
+	if (!strncmp(line, "create ", 7)) {
+		/* "create NAME TYPE family inet hashsize ... timeout 0 comment ..." */
+		char *type = strchr(line + 7, ' '), *header = type ? strchr(type + 1, ' ') : NULL;
+
+		if (header) {
+			*header++ = 0;
+			d->unusable = !header_usable(type + 1, header, (unsigned)(d - p->dump));
+		}
+		return 0;
+	}
 	if (strncmp(line, "add ", 4) || parse_add_line(line, &el, &timeout))
 		return 0;
 	if (el.comment && !(el.comment = strpool_add(&d->comments, el.comment)))
@@ -500,6 +565,10 @@ static int dump_load(struct ips *p, unsigned k, struct ipb_err *e)
 		if (p->out_failed)
 			return ipb_seterr(e, "out of memory"), -ENOMEM;
 		return fail(p, e, r, p->name[k]);
+	}
+	if (d->unusable) {
+		dump_free(d);
+		return unusable(p->name[k], k, e);
 	}
 	for (i = 0; i < d->n; i++)
 		if (d->v[i].expires_ms)
@@ -1074,20 +1143,27 @@ static int check_ops(struct ips *p, size_t *bad_tag, struct ipb_err *e)
  * with many changes for their size (a bulk load: a crash leaves the live set whole).
  * Packed, a change costs the kernel about what a rebuilt element costs, so a set of 1M
  * with a 1% change is changed in place, not listed and rebuilt. */
-static void plan_swaps(const struct ips *p, bool swap[IPS_NKINDS])
+static int plan_swaps(struct ips *p, bool swap[IPS_NKINDS], struct ipb_err *e)
 {
-	size_t count[IPS_NKINDS] = { 0 }, min, i;
+	size_t count[IPS_NKINDS] = { 0 }, min, i, entries;
 	bool forced = swap_min_forced(&min);
 	unsigned k;
+	int r;
 
 	for (i = 0; i < p->nops; i++)
 		count[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)]++;
-	for (k = 0; k < IPS_NKINDS; k++)
-		swap[k] = count[k] >= min && count[k] > 0 &&
-			  (forced || count[k] >= p->entries[k] / IPS_SWAP_SHARE);
+	for (k = 0; k < IPS_NKINDS; k++) {
+		swap[k] = count[k] >= min && count[k] > 0;
+		if (!swap[k] || forced)
+			continue;
+		if ((r = read_header(p, k, &entries, e)))
+			return r;
+		swap[k] = count[k] >= entries / IPS_SWAP_SHARE;
+	}
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (p->flush[i])
 			swap[ips_kind(plan_set_family((unsigned)i), plan_set_plen((unsigned)i))] = true;
+	return 0;
 }
 
 static void undo_created(struct ips *p, const bool created[IPS_NKINDS], const bool swap[IPS_NKINDS])
@@ -1130,7 +1206,8 @@ int ips_batch_commit(struct ips *p, size_t *bad_tag, struct ipb_err *e)
 		}
 		created[k] = p->exists[k] = true;
 	}
-	plan_swaps(p, swap);
+	if (!r)
+		r = plan_swaps(p, swap, e);
 	for (k = 0; k < IPS_NKINDS && !r; k++)
 		if (swap[k])
 			r = build_tmp(p, k, bad_tag, e);

@@ -49,6 +49,9 @@ void ips_set_name(const char *table, unsigned kind, char *buf, size_t len);
 /* table = any of the four sets exists; set[idx] = the set for that length exists;
  * rule[idx] = set[idx] (the rules are the host's). */
 int ips_get_layout(struct ips *p, struct nft_layout *l, struct ipb_err *e);
+/* Each existing set's full header: the timeout and comment extensions (a walk of its
+ * elements in the kernel: 60 ms at 1M, so only init and status ask). */
+int ips_check_sets(struct ips *p, struct ipb_err *e);
 
 void ips_batch_begin(struct ips *p);
 void ips_batch_add_sets(struct ips *p);			       /* all four, if missing */

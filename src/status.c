@@ -126,7 +126,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 
 	memset(k, 0, sizeof(*k));
 	k->exact = true;
-	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e)) {
+	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e) || be_check_objects(n, &e)) {
 		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
 		goto out;
 	}

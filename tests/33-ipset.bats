@@ -232,6 +232,38 @@ crash_swap() {
 	assert_dropped 198.51.100.77
 }
 
+@test "a set of ipbanset's name that it cannot use: every command says so, and changes nothing" {
+	ip netns exec "$SRV" ipset create ipbanset-ip4 hash:net family inet timeout 0 comment
+	run --separate-stderr ibs ban 198.51.100.7
+	assert_status 4
+	assert_stderr_has "set ipbanset-ip4 exists but is not a hash:ip set of family inet with timeout and comment"
+	ip netns exec "$SRV" ipset destroy ipbanset-ip4
+	ip netns exec "$SRV" ipset create ipbanset-ip4 hash:ip family inet6 timeout 0 comment
+	run --separate-stderr ibs ban 198.51.100.7
+	assert_status 4
+	assert_stderr_has "is not a hash:ip set of family inet"
+	# the right type and family, no timeout or comment: init and status read the full
+	# header; a ban is refused by the kernel, and taken back
+	ip netns exec "$SRV" ipset destroy ipbanset-ip4
+	ip netns exec "$SRV" ipset create ipbanset-ip4 hash:ip family inet timeout 0
+	run --separate-stderr ibs init
+	assert_status 4
+	assert_stderr_has "is not a hash:ip set of family inet with timeout and comment"
+	ibs_ok status --json
+	[[ "$(jq_val .kernel.method)" == *"exists but is not a hash:ip set"* ]]
+	run --separate-stderr ibs ban 198.51.100.8
+	assert_status 4
+	assert_stderr_has "kernel refused 198.51.100.8"
+	assert_stderr_has "without comment support"
+	ibs_ok --json list
+	[ "$output" = "[]" ]
+	[ -z "$(ip netns exec "$SRV" ipset list ipbanset-ip4 | sed -n '/^Members:/,$p' | tail -n +2)" ]
+	ip netns exec "$SRV" ipset destroy ipbanset-ip4
+	ibs_ok init
+	ibs_ok ban 198.51.100.8
+	assert_kernel_has v4_32 198.51.100.8
+}
+
 @test "bad backend settings are usage errors that change nothing" {
 	run --separate-stderr ibs --backend pf init
 	assert_status 2
