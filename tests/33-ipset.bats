@@ -93,8 +93,8 @@ ip6tables -I INPUT -m set --match-set ipbanset-net6 src -j DROP" ]
 }
 
 @test "a refusal deep in a packed batch names the refused target and takes back the rest" {
-	# libipset packs about 60 adds into each message; the kernel stops at the first it
-	# refuses and names its line: the 299th new address here, in the fifth message
+	# libipset packs about 80 adds (comment "manual") into each message; the kernel stops
+	# at the first it refuses and names its line: the 299th new address, a few messages in
 	config 'maxelem = 300'
 	ibs_init
 	ibs_ok ban 198.51.100.3 198.51.100.4
