@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# Faults: a full file system under the journal, and 64 concurrent mixed invocations.
+# Faults: a full file system under the journal (also during a first import), and 64
+# concurrent mixed invocations.
 
 load helper
 
@@ -46,6 +47,37 @@ tiny_journal() {
 	run --separate-stderr ibs --json status --verify
 	jq_ok '.kernel.in_sync'
 	[ "$(sqlite3 "file:$DB?mode=ro" 'PRAGMA integrity_check')" = ok ]
+}
+
+# No /32 in the journal: the load is a first import, journal rows and kernel on two
+# threads (nftables: transactions; ipset: a rebuilt set swapped in). The kernel has the
+# whole batch by the time the journal fails, so the failure must take it back.
+@test "journal full during a first import (two threads): exit 4, the kernel's part taken back" {
+	tiny_journal
+	ibs_init
+	ibs_ok ban -t 1h 203.0.113.0/24
+	# room to open the journal and start, not for 20000 rows
+	local avail
+	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
+	head -c $((avail - 256 * 1024)) /dev/zero >"$TINY/ballast"
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+	local before
+	before=$(snapshot)
+	run --separate-stderr ibs -v ban -t 1h -f "$WORK/big"
+	assert_status 4
+	assert_stderr_has "no space left"
+	[[ "$stderr" == *"kernel acked (second thread)"* ]] || fail "not the two-thread path: $stderr"
+	assert_unchanged "$before"
+	[ "$(kernel_element_count)" -eq 1 ]
+	rm "$TINY/ballast"
+	ibs_ok --json status --verify
+	jq_ok '.kernel.in_sync and .total == 1'
+	# with room again (3000 rows fit the 1 MiB file system), the first import completes
+	head -n 3000 "$WORK/big" >"$WORK/some"
+	ibs_ok ban -t 1h -f "$WORK/some"
+	[ "$(kernel_element_count)" -eq 3001 ]
+	ibs_ok --json status --verify
+	jq_ok '.kernel.in_sync and .total == 3001'
 }
 
 @test "table deleted by someone else between two commands: the next ban restores it with every live ban" {
