@@ -331,6 +331,28 @@ static int check_type(struct ips *p, unsigned k, struct ipb_err *e)
 	return ok ? 0 : unusable(p->name[k], k, e);
 }
 
+/* A plain listing of one set (name) or of all, limited by env (names only, or headers
+ * only), into p->out as one string. */
+static int list_plain(struct ips *p, enum ipset_envopt env, const char *name, struct ipb_err *e)
+{
+	int r;
+
+	p->outlen = 0;
+	ipset_session_output(p->s, IPSET_LIST_PLAIN);
+	ipset_envopt_set(p->s, env);
+	r = name ? run(p, false, "list %s", name) : run(p, false, "list");
+	ipset_envopt_unset(p->s, env);
+	ipset_session_output(p->s, IPSET_LIST_SAVE);
+	if (r) {
+		lib_reset(p);
+		return fail(p, e, r, name ? name : "listing sets");
+	}
+	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	p->out[p->outlen] = 0;
+	return 0;
+}
+
 /* Which of our sets exist (a listing of names only), and are they of the right type. */
 static int list_names(struct ips *p, struct ipb_err *e)
 {
@@ -338,19 +360,8 @@ static int list_names(struct ips *p, struct ipb_err *e)
 	unsigned k;
 	int r;
 
-	p->outlen = 0;
-	ipset_session_output(p->s, IPSET_LIST_PLAIN);
-	ipset_envopt_set(p->s, IPSET_ENV_LIST_SETNAME);
-	r = run(p, false, "list");
-	ipset_envopt_unset(p->s, IPSET_ENV_LIST_SETNAME);
-	ipset_session_output(p->s, IPSET_LIST_SAVE);
-	if (r) {
-		lib_reset(p);
-		return fail(p, e, r, "listing sets");
-	}
-	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
-		return ipb_seterr(e, "out of memory"), -ENOMEM;
-	p->out[p->outlen] = 0;
+	if ((r = list_plain(p, IPSET_ENV_LIST_SETNAME, NULL, e)))
+		return r;
 	memset(p->exists, 0, sizeof(p->exists));
 	memset(p->tmp_exists, 0, sizeof(p->tmp_exists));
 	for (line = strtok_r(p->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -375,19 +386,8 @@ static int read_header(struct ips *p, unsigned k, size_t *entries, struct ipb_er
 	*entries = 0;
 	if (!p->exists[k])
 		return 0;
-	p->outlen = 0;
-	ipset_session_output(p->s, IPSET_LIST_PLAIN);
-	ipset_envopt_set(p->s, IPSET_ENV_LIST_HEADER);
-	r = run(p, false, "list %s", p->name[k]);
-	ipset_envopt_unset(p->s, IPSET_ENV_LIST_HEADER);
-	ipset_session_output(p->s, IPSET_LIST_SAVE);
-	if (r) {
-		lib_reset(p);
-		return fail(p, e, r, p->name[k]);
-	}
-	if (p->out_failed || ipb_grow(&p->out, &p->outcap, p->outlen + 1, 1))
-		return ipb_seterr(e, "out of memory"), -ENOMEM;
-	p->out[p->outlen] = 0;
+	if ((r = list_plain(p, IPSET_ENV_LIST_HEADER, p->name[k], e)))
+		return r;
 	for (line = strtok_r(p->out, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "Type: ", 6))
 			type = line + 6;
