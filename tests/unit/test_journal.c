@@ -346,6 +346,234 @@ static void test_insert_bulk(void)
 	journal_close(j);
 }
 
+/* ---- deferred deletes and reading ahead, against a model ---- */
+
+/* Targets 0..299 are 10.7.0.0 to 10.7.1.43, 300..309 are /24s: rows of three sources,
+ * put, deleted and looked up in a transaction in orders that make long stretches of
+ * noted deletes, stretches broken by other sources' rows and by puts, and scattered
+ * ones. The model says what every look-up and, after the commit or rollback, the whole
+ * table must hold. */
+#define MT 310
+#define MS 3
+
+struct model {
+	int64_t exp[MT][MS]; /* 0 = no row */
+};
+
+static const char *const msrc[MS] = { "a", "b", "c" };
+
+static struct target mtarget(unsigned i)
+{
+	char buf[32];
+
+	if (i < 300)
+		snprintf(buf, sizeof(buf), "10.7.%u.%u", i / 256, i % 256);
+	else
+		snprintf(buf, sizeof(buf), "10.8.%u.0/24", i - 300);
+	return tgt(buf);
+}
+
+struct mcheck {
+	const struct model *m;
+	unsigned i, seen;
+	bool bad;
+};
+
+static int mcheck_cb(void *arg, const struct ban *b)
+{
+	struct mcheck *c = arg;
+	struct target t = mtarget(c->i);
+	unsigned k;
+
+	for (k = 0; k < MS && strcmp(msrc[k], b->source); k++)
+		;
+	if (k == MS || !target_equal(&t, &b->t) || c->m->exp[c->i][k] != b->expires)
+		c->bad = true;
+	c->seen++;
+	return 0;
+}
+
+static bool model_lookup(struct journal *j, const struct model *m, unsigned i)
+{
+	struct mcheck c = { m, i, 0, false };
+	struct target t = mtarget(i);
+	struct ipb_err e;
+	unsigned k, want = 0;
+
+	for (k = 0; k < MS; k++)
+		want += m->exp[i][k] != 0;
+	if (journal_bans_of_target(j, &t, mcheck_cb, &c, &e))
+		return fprintf(stderr, "lookup: %s\n", e.msg), false;
+	if (c.bad || c.seen != want)
+		fprintf(stderr, "lookup of %s: %u rows, %u wanted%s\n", fmt(&t), c.seen, want,
+			c.bad ? ", a wrong one" : "");
+	return !c.bad && c.seen == want;
+}
+
+static bool model_all(struct journal *j, const struct model *m)
+{
+	unsigned i;
+
+	for (i = 0; i < MT; i++)
+		if (!model_lookup(j, m, i))
+			return false;
+	return true;
+}
+
+static int model_put(struct journal *j, struct model *m, unsigned i, unsigned k, int64_t exp)
+{
+	struct ban b = { .t = mtarget(i), .source = msrc[k], .created = NOW, .expires = exp };
+	struct ipb_err e;
+
+	m->exp[i][k] = exp;
+	return journal_put_ban(j, &b, &e);
+}
+
+static int model_del(struct journal *j, struct model *m, unsigned i, unsigned k)
+{
+	struct target t = mtarget(i);
+	struct ipb_err e;
+
+	m->exp[i][k] = 0;
+	return journal_del_ban(j, &t, msrc[k], &e);
+}
+
+static void test_deferred_deletes(void)
+{
+	struct journal *j = open_ok(path_in("defer.db"), true, false);
+	static struct model m, saved;
+	struct ipb_err e;
+	unsigned i, k, round, seed = 12345;
+	int fails = 0;
+
+	CHECK_INT(journal_begin(j, &e), 0);
+	for (i = 0; i < MT; i++)
+		for (k = 0; k < MS; k++)
+			if (k == 0 || (k == 1 && i % 10 == 3) || (k == 2 && i % 37 == 0))
+				fails += model_put(j, &m, i, k, NOW + 1000 + i) != 0;
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK_INT(fails, 0);
+	CHECK(model_all(j, &m));
+
+	/* a's whole list, in order, with a look-up before each delete (as unban does) */
+	CHECK_INT(journal_begin(j, &e), 0);
+	for (i = 0; i < MT; i++) {
+		fails += !model_lookup(j, &m, i);
+		if (i != 150 && i != 151)
+			fails += model_del(j, &m, i, 0) != 0;
+	}
+	/* a row put amid the noted deletes, and a delete of a row that is not there */
+	fails += model_put(j, &m, 100, 2, NOW + 5);
+	{
+		struct target t = mtarget(120);
+
+		fails += journal_del_ban(j, &t, "c", &e) != 0;
+	}
+	CHECK_INT(fails, 0);
+	CHECK(model_all(j, &m)); /* the noted rows are gone for every reader */
+	{
+		struct rows rs = { "", 0 };
+		unsigned want = 0;
+
+		for (i = 0; i < MT; i++)
+			for (k = 0; k < MS; k++)
+				want += m.exp[i][k] != 0;
+		CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+		CHECK_INT(rs.n, want);
+	}
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK(model_all(j, &m));
+
+	/* random rounds, half of them rolled back */
+	for (round = 0; round < 40; round++) {
+		saved = m;
+		CHECK_INT(journal_begin(j, &e), 0);
+		for (i = 0; i < 400; i++) {
+			unsigned op, t, s;
+
+			seed = seed * 1103515245u + 12345u;
+			op = (seed >> 16) % 10;
+			t = (seed >> 4) % MT;
+			s = (seed >> 24) % MS;
+			if (op < 3)
+				fails += !model_lookup(j, &m, t);
+			else if (op < 5)
+				fails += model_put(j, &m, t, s, NOW + round * 1000 + i) != 0;
+			else if (op < 6)
+				fails += m.exp[t][s] && model_del(j, &m, t, s) != 0;
+			else if (op == 9 && round % 4 == 0) {
+				/* a run of deletes from t on, every source */
+				unsigned u;
+
+				for (u = t; u < MT && u < t + 120; u++)
+					for (s = 0; s < MS; s++)
+						fails += m.exp[u][s] && model_del(j, &m, u, s) != 0;
+			} else {
+				/* a few look-ups and deletes in ascending order */
+				unsigned u;
+
+				for (u = t; u < MT && u < t + 8; u++) {
+					fails += !model_lookup(j, &m, u);
+					fails += m.exp[u][s] && model_del(j, &m, u, s) != 0;
+				}
+			}
+		}
+		if (round % 2) {
+			journal_rollback(j);
+			m = saved;
+		} else {
+			CHECK_INT(journal_commit(j, &e), 0);
+		}
+		CHECK_INT(fails, 0);
+		if (!model_all(j, &m)) {
+			CHECK(!"the table is what the model says");
+			break;
+		}
+	}
+	journal_close(j);
+}
+
+/* More noted deletes than are kept at once, in stretches of every length. */
+static struct target big_t[70000];
+
+static const struct target *big_row(void *arg, size_t i, int64_t *expires)
+{
+	(void)arg;
+	*expires = NOW + 100;
+	return &big_t[i];
+}
+
+static void test_deferred_many(void)
+{
+	struct journal *j = open_ok(path_in("many.db"), true, false);
+	struct ipb_err e;
+	struct rows rs = { "", 0 };
+	char buf[32];
+	size_t i, n = sizeof(big_t) / sizeof(big_t[0]), left = 0;
+	int fails = 0;
+
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "10.%zu.%zu.%zu", 20 + i / 65536, i / 256 % 256, i % 256);
+		big_t[i] = tgt(buf);
+	}
+	CHECK_INT(journal_begin(j, &e), 0);
+	CHECK_INT(journal_insert_bans(j, "feed", NOW, NULL, n, big_row, NULL, &e), 0);
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK_INT(journal_begin(j, &e), 0);
+	for (i = 0; i < n; i++) {
+		if (i % 5000 == 17 || (i > 30000 && i < 31000 && i % 2)) {
+			left++;
+			continue;
+		}
+		fails += journal_del_ban(j, &big_t[i], "feed", &e) != 0;
+	}
+	CHECK_INT(fails, 0);
+	CHECK_INT(journal_commit(j, &e), 0);
+	CHECK_INT(journal_bans_live(j, NOW, NULL, 0, collect, &rs, &e), 0);
+	CHECK_INT(rs.n, left);
+	journal_close(j);
+}
+
 /* A callback may run the same query again (a fresh statement, not the busy cached one). */
 struct nest {
 	struct journal *j;
@@ -917,6 +1145,8 @@ int main(int argc, char **argv)
 	test_version_and_damage();
 	test_bans();
 	test_insert_bulk();
+	test_deferred_deletes();
+	test_deferred_many();
 	test_reentrant();
 	test_sets();
 	test_counts();
