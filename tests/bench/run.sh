@@ -121,6 +121,11 @@ scenario_state() {
 	nft flush ruleset
 	measure reconcile_ipbanset "$n" /dev/null "${IPBC[@]}" -q reconcile
 	"${IPBC[@]}" status >>"$LOG" 2>&1 || true
+	# The same list again with a longer timeout: every ban is extended (journal and kernel).
+	measure reban_ipbanset "$n" /dev/null "${IPBC[@]}" -q ban -t 2h -f "$INPUT/addr_$n.txt"
+	# and the whole list withdrawn
+	measure unban_ipbanset "$n" /dev/null "${IPBC[@]}" -q unban -f "$INPUT/addr_$n.txt"
+	"${IPBC[@]}" status >>"$LOG" 2>&1 || true
 }
 
 # sync of a source's whole list, the same list again, then a list that differs by 1%.
@@ -129,6 +134,8 @@ scenario_sync() {
 	measure sync_full "$n" /dev/null "${IPBC[@]}" -q sync -s bench -t 1h -f "$INPUT/addr_$n.txt"
 	measure sync_rerun "$n" /dev/null "${IPBC[@]}" -q sync -s bench -t 1h -f "$INPUT/addr_$n.txt"
 	measure sync_1pct "$n" /dev/null "${IPBC[@]}" -q sync -s bench -t 1h -f "$INPUT/sync2_$n.txt"
+	: >"$SCRATCH/empty.txt"
+	measure sync_empty "$n" /dev/null "${IPBC[@]}" -q sync -s bench -f "$SCRATCH/empty.txt"
 }
 
 # The ipset backend holding N bans of one source: status (ipset has no generation id:
@@ -297,7 +304,7 @@ ROWS=(load_ipbanset_addr load_ipbanset_ipset_addr load_nft_addr load_ipset_addr 
 	load_ipbanset_net24 load_ipbanset_ipset_net24 load_nft_net24 load_ipset_net24 load_floor_1tx_net24 load_floor_10tx_net24
 	load_floor_10tx_size_net24 load_floor_best_net24 load_floor_10tx_size_comment_net24
 	ban1_ipbanset ban1_nft status_ipbanset status_ipbanset_drift list_ipbanset list_nft_json
-	reconcile_ipbanset sync_full sync_rerun sync_1pct
+	reconcile_ipbanset reban_ipbanset unban_ipbanset sync_full sync_rerun sync_1pct sync_empty
 	ipset_list ipset_status ipset_sync_1pct ipset_reconcile exec_baseline)
 declare -A LABEL=(
 	[load_ipbanset_addr]='ipbanset ban -f (N addresses, fresh journal)'
@@ -325,9 +332,12 @@ declare -A LABEL=(
 	[list_ipbanset]='ipbanset list > /dev/null'
 	[list_nft_json]='nft -j list set inet ipbanset v4_32 > /dev/null'
 	[reconcile_ipbanset]='ipbanset reconcile after nft flush ruleset'
+	[reban_ipbanset]='ipbanset ban -t 2h -f (the same N again: every ban extended)'
+	[unban_ipbanset]='ipbanset unban -f (the same N withdrawn)'
 	[sync_full]='ipbanset sync -f (first sync of N, fresh journal)'
 	[sync_rerun]='ipbanset sync -f (same list again: no change)'
 	[sync_1pct]='ipbanset sync -f (list differs by 1%)'
+	[sync_empty]='ipbanset sync -f (an empty list: all N withdrawn)'
 	[ipset_list]='ipset list ipbanset-ip4 > /dev/null (ipset backend, N bans)'
 	[ipset_status]='ipbanset status, ipset backend'
 	[ipset_sync_1pct]='ipbanset sync -f, ipset backend (list differs by 1%)'
@@ -404,6 +414,9 @@ ratios_table() {
 	echo "| reconcile $M vs best floor | $(ratio reconcile_ipbanset "$m" load_floor_best_addr "$m") |"
 	echo "| 1%-changed sync of $M vs full load (ban -f, fresh journal) | $(ratio sync_1pct "$m" load_ipbanset_addr "$m") |"
 	echo "| unchanged sync of $M vs full load | $(ratio sync_rerun "$m" load_ipbanset_addr "$m") |"
+	echo "| re-ban of $M extending every ban vs full load | $(ratio reban_ipbanset "$m" load_ipbanset_addr "$m") |"
+	echo "| unban -f of $M vs full load | $(ratio unban_ipbanset "$m" load_ipbanset_addr "$m") |"
+	echo "| sync of $M to an empty list vs full load | $(ratio sync_empty "$m" load_ipbanset_addr "$m") |"
 	echo "| ipset backend: status at $M vs ipset list | $(ratio ipset_status "$m" ipset_list "$m") |"
 	echo "| ipset backend: 1%-changed sync of $M vs its full load | $(ratio ipset_sync_1pct "$m" load_ipbanset_ipset_addr "$m") |"
 	echo "| ipset backend: reconcile of $M vs ipset restore | $(ratio ipset_reconcile "$m" load_ipset_addr "$m") |"
@@ -412,7 +425,7 @@ ratios_table() {
 	echo "|---|---|"
 	local name
 	for name in load_ipbanset_addr load_ipbanset_net24 load_ipbanset_ipset_addr sync_full sync_1pct status_ipbanset list_ipbanset \
-		reconcile_ipbanset ban1_ipbanset ipset_status ipset_sync_1pct ipset_reconcile load_nft_addr load_ipset_addr \
+		reconcile_ipbanset reban_ipbanset unban_ipbanset sync_empty ban1_ipbanset ipset_status ipset_sync_1pct ipset_reconcile load_nft_addr load_ipset_addr \
 		load_floor_best_addr list_nft_json; do
 		[[ -n ${RSS[$name,$m]:-} ]] && echo "| ${LABEL[$name]} | $(fmt_mb "${RSS[$name,$m]}") |"
 	done
