@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "setcmp.h"
 
@@ -291,9 +292,21 @@ int cmd_gc(struct ctx *c)
 	struct ipb_err e;
 	struct engine g;
 	int64_t before;
+	struct stat sb;
 	unsigned i;
 	int r;
 
+	/* A host that never banned has nothing to collect; the daily timer must not create
+	 * a journal there. lstat: a dangling symlink is not "no journal", open refuses it. */
+	if (lstat(c->cfg.db, &sb) < 0 && errno == ENOENT) {
+		if (c->json)
+			printf("{\"changed\": false, \"added\": 0, \"removed\": 0, \"updated\": 0, "
+			       "\"unchanged\": 0, \"dry_run\": %s, \"events_removed\": 0}\n",
+			       c->dry_run ? "true" : "false");
+		else if (!c->quiet)
+			printf("gc: no journal at %s yet; nothing to collect\n", c->cfg.db);
+		return 0;
+	}
 	if ((r = engine_start(&g, c)))
 		return r;
 	before = c->cfg.history_days ? c->now - (int64_t)c->cfg.history_days * 86400 : 0;

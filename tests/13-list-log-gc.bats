@@ -88,6 +88,15 @@ file_setup() {
 }
 
 # Above 1000 targets a command leaves one event that counts what it did, not one each.
+@test "gc where no journal exists yet creates none (the daily timer on an unused host)" {
+	local fresh="$WORK/fresh"
+	DB="$fresh/ipbanset.db" ibs_ok gc
+	[[ "$output" == *"no journal"* ]] || fail "no word of the missing journal: $output"
+	DB="$fresh/ipbanset.db" ibs_ok --json gc
+	jq_ok '.changed == false and .removed == 0 and .events_removed == 0'
+	[ ! -e "$fresh" ]
+}
+
 @test "log: a ban of more than 1000 targets is one summary event; a small one, one per target" {
 	local i
 	for ((i = 0; i < 1500; i++)); do echo "100.64.$((i / 256)).$((i % 256))"; done >"$BATS_TEST_TMPDIR/big"
