@@ -920,6 +920,7 @@ static int stream_finish(struct engine *g);
 int engine_finish(struct engine *g)
 {
 	bool create[PLAN_NSETS];
+	struct ipb_err e;
 	unsigned ntx = 0;
 	int r;
 
@@ -936,6 +937,11 @@ int engine_finish(struct engine *g)
 	if (g->c->dry_run) {
 		journal_rollback(g->j);
 		g->began = false;
+		goto out;
+	}
+	if (journal_flush(g->j, &e)) { /* every journal write before the kernel's */
+		ipb_error("%s", e.msg);
+		r = IPB_EXIT_SYSTEM;
 		goto out;
 	}
 	ipb_phase(g->c, "journal written");

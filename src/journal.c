@@ -573,6 +573,19 @@ static int pend_flush(struct journal *j, struct ipb_err *e)
 	return r;
 }
 
+int journal_flush(struct journal *j, struct ipb_err *e)
+{
+	int r, rc;
+
+	if (j->npend && (r = pend_flush(j, e)))
+		return r;
+	/* The pages go to the WAL now rather than at the commit: a full disk fails here.
+	 * Not synced; the commit still adds its last frame and syncs. */
+	if ((rc = sqlite3_db_cacheflush(j->db)) != SQLITE_OK)
+		return journal_fail(j, rc, "writing", e);
+	return 0;
+}
+
 /* ---- rows to bans ---- */
 
 /* The target of a row whose first three columns are fam, plen, net. */

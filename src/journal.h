@@ -99,6 +99,11 @@ typedef const struct target *(*journal_row_fn)(void *arg, size_t i, int64_t *exp
 int journal_insert_bans(struct journal *j, const char *source, int64_t created,
 			const char *reason, size_t n, journal_row_fn row, void *arg,
 			struct ipb_err *e);
+/* Make the deletes journal_del_ban has only noted so far (inside a transaction, it
+ * defers them: see journal.c; any other statement makes them first too), and write the
+ * transaction's pages to the WAL, unsynced. A command calls this before it changes the
+ * kernel, so that a full disk stops it before; only the commit's last frame remains. */
+int journal_flush(struct journal *j, struct ipb_err *e);
 /* Write the open transaction's pages to the WAL and sync them, ahead of the commit
  * (a big transaction, while the kernel is still busy). */
 int journal_write_ahead(struct journal *j, struct ipb_err *e);

@@ -80,6 +80,39 @@ tiny_journal() {
 	jq_ok '.kernel.in_sync and .total == 3001'
 }
 
+# The journal defers an unban's deletes and makes them in stretches (journal.c); they
+# and every other page of the transaction go to the WAL before the kernel batch, so a
+# full disk stops the command before the kernel changes. (Until the pages were written
+# ahead, they stayed in SQLite's cache until the commit, after the kernel had changed.)
+@test "journal full during unban -f of 3000 bans: exit 4, nothing changed; with room, all withdrawn" {
+	tiny_journal
+	ibs_init
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/some"
+	ibs_ok ban -t 1h -f "$WORK/some"
+	ibs_ok ban -t 1h 203.0.113.5
+	# room to open the journal (its -shm file takes 32 KiB), not for the deletes' pages
+	local avail
+	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
+	head -c $((avail - 96 * 1024)) /dev/zero >"$TINY/ballast"
+	local before
+	before=$(snapshot)
+	run --separate-stderr ibs -v unban -f "$WORK/some"
+	assert_status 4
+	assert_stderr_has "no space left"
+	[[ "$stderr" == *"targets checked"* ]] || fail "it failed before reading the list: $stderr"
+	[[ "$stderr" != *"kernel acked"* ]] || fail "the kernel was changed first: $stderr"
+	assert_unchanged "$before"
+	[ "$(kernel_element_count)" -eq 3001 ]
+	assert_dropped 203.0.113.5
+	rm "$TINY/ballast"
+	ibs_ok --json unban -f "$WORK/some"
+	jq_ok '.removed == 3000'
+	[ "$(kernel_element_count)" -eq 1 ]
+	ibs_ok --json status --verify
+	jq_ok '.kernel.in_sync and .total == 1'
+	[ "$(sqlite3 "file:$DB?mode=ro" 'PRAGMA integrity_check')" = ok ]
+}
+
 @test "table deleted by someone else between two commands: the next ban restores it with every live ban" {
 	ibs_init
 	ibs_ok ban -t 1h 203.0.113.5
