@@ -1433,12 +1433,10 @@ int journal_insert_bans(struct journal *j, const char *source, int64_t created,
 int journal_write_ahead(struct journal *j, struct ipb_err *e)
 {
 	char wal[PATH_MAX];
-	int rc, fd, r;
+	int fd, r;
 
-	if (j->npend && (r = pend_flush(j, e)))
+	if ((r = journal_flush(j, e)))
 		return r;
-	if ((rc = sqlite3_db_cacheflush(j->db)) != SQLITE_OK)
-		return journal_fail(j, rc, "writing ahead", e);
 	snprintf(wal, sizeof(wal), "%s-wal", j->path);
 	fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
