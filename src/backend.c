@@ -162,6 +162,19 @@ void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t 
 		 ips_batch_add_elems(b->ips, elems, count, tag));
 }
 
+void be_batch_refresh_elems(struct backend *b, const struct nft_elem *elems, size_t count,
+			    size_t tag)
+{
+	DISPATCH(b, nft_batch_refresh_elems(b->nft, elems, count, tag),
+		 ips_batch_add_elems(b->ips, elems, count, tag));
+}
+
+bool be_probe_refresh(struct backend *b, unsigned *ntx, struct ipb_err *left_behind)
+{
+	left_behind->msg[0] = 0;
+	return b->kind == IPB_BACKEND_NFT && nft_probe_refresh(b->nft, ntx, left_behind);
+}
+
 void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
 			    size_t tag)
 {

@@ -61,6 +61,11 @@ void be_batch_del_rule(struct backend *b, uint64_t handle);
 void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t count, size_t tag);
 void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
 			    size_t tag);
+/* Elements that may exist, their expiry set in place: only after be_probe_refresh said
+ * yes (nftables on Linux 6.12 on; never for ipset). See nft_probe_refresh. */
+void be_batch_refresh_elems(struct backend *b, const struct nft_elem *elems, size_t count,
+			    size_t tag);
+bool be_probe_refresh(struct backend *b, unsigned *ntx, struct ipb_err *left_behind);
 size_t be_batch_size(const struct backend *b);
 /* All or nothing, as nft_batch_commit: see each backend for how. */
 int be_batch_commit(struct backend *b, size_t *bad_tag, struct ipb_err *e);

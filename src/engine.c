@@ -156,6 +156,18 @@ void engine_elem_retime(struct engine *g, const struct target *t, int64_t expire
 	g->k_retimed++;
 }
 
+void engine_elem_extend(struct engine *g, const struct target *t, int64_t expires,
+			const char *source, const char *reason)
+{
+	if (g->stream) { /* a restore: nothing there to extend */
+		engine_elem_retime(g, t, expires, source, reason);
+		return;
+	}
+	queue(g, &g->refresh[plan_set_index(t->family, t->plen)], t, expires,
+	      engine_comment(g, source, reason));
+	g->k_retimed++;
+}
+
 /* Hook, priority and verdict are what `init` last applied, so a set created later by
  * `ban` gets the same verdict as the others. `init` applies, in order of precedence, its
  * options, the keys written in the config file, then what it applied before: an
@@ -246,6 +258,7 @@ static void engine_free(struct engine *g)
 		free(g->add[i].v);
 		free(g->del[i].v);
 		free(g->flush_add[i].v);
+		free(g->refresh[i].v);
 	}
 	pool_free(g->pool);
 	if (g->n)
@@ -455,11 +468,17 @@ static int change_rows(struct engine *g, const struct target *t, struct rows *rs
 {
 	const struct row *w;
 	int64_t before, after, now = g->c->now;
+	char before_source[IPB_NAME_MAX] = "";
+	const char *before_reason = NULL;
 	size_t i;
 	int r = 0;
 
 	w = rows_winner(rs, now);
 	before = w ? w->expires : 0;
+	if (w) { /* the element's comment now; rs->v may move */
+		memcpy(before_source, w->source, sizeof(before_source));
+		before_reason = w->reason;
+	}
 	if (newexp) {
 		r = put_row(g, t, rs, source, newexp, replace, reason, event_kind);
 	} else {
@@ -479,7 +498,11 @@ static int change_rows(struct engine *g, const struct target *t, struct rows *rs
 		engine_elem_del(g, t);
 		break;
 	case PLAN_RETIME:
-		engine_elem_retime(g, t, after, w->source, w->reason);
+		if (before != IPB_NEVER && after != IPB_NEVER && !strcmp(before_source, w->source) &&
+		    !strcmp(before_reason ? before_reason : "", w->reason ? w->reason : ""))
+			engine_elem_extend(g, t, after, w->source, w->reason);
+		else
+			engine_elem_retime(g, t, after, w->source, w->reason);
 		break;
 	case PLAN_NONE:
 		break;
@@ -538,6 +561,16 @@ static int set_has_live(struct engine *g, unsigned idx, bool *live)
 	return 0;
 }
 
+static bool append_refresh(struct engine *g, unsigned idx)
+{
+	size_t i;
+
+	for (i = 0; i < g->refresh[idx].n; i++)
+		if (!elemvec_push(&g->add[idx], &g->refresh[idx].v[i]))
+			return false;
+	return true;
+}
+
 /* Which sets to create or remove, given what the journal now says. */
 static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 {
@@ -555,10 +588,14 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 			create[i] = true;
 		if (!live && (g->layout.set[i] || g->layout.rule[i]) && be_drops_empty_sets(g->n))
 			g->drop_set[i] = true;
-		/* A set being created or removed holds nothing to delete element by element. */
+		/* A set being created or removed holds nothing to delete element by element,
+		 * or to extend: a new set gets those elements added. */
 		if (!g->layout.set[i] || g->drop_set[i]) {
 			g->del[i].n = 0;
 			g->flush[i] = false;
+			if (!g->drop_set[i] && g->refresh[i].n && !append_refresh(g, i))
+				return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+			g->refresh[i].n = 0;
 		}
 		if (g->drop_set[i])
 			g->add[i].n = 0;
@@ -579,32 +616,33 @@ static void set_timeouts(struct nft_elem *el, size_t count)
 }
 
 /* Maps a kernel error's tag back to the element: tags tag.. of one emitted chunk are
- * elements offset.. of the add (or del) vector of set idx. */
+ * elements offset.. of vector v. */
 struct tagmap {
 	size_t tag, offset, count;
-	unsigned idx;
-	bool add;
+	const struct elemvec *v;
 };
 
 struct tags {
-	struct tagmap v[2 * PLAN_NSETS];
+	struct tagmap v[4 * PLAN_NSETS]; /* per set: del, del of refresh, add, refresh */
 	size_t n, next;
 };
 
-static void emit_elems(struct engine *g, struct tags *tg, unsigned idx, bool add, size_t offset,
-		       size_t count)
-{
-	struct elemvec *v = add ? &g->add[idx] : &g->del[idx];
+enum emit_op { EMIT_ADD, EMIT_DEL, EMIT_REFRESH };
 
+static void emit_elems(struct engine *g, struct tags *tg, struct elemvec *v, enum emit_op op,
+		       size_t offset, size_t count)
+{
 	if (!count)
 		return;
-	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, idx, add };
-	if (add) {
+	tg->v[tg->n++] = (struct tagmap){ tg->next, offset, count, v };
+	if (op != EMIT_DEL)
 		set_timeouts(v->v + offset, count);
+	if (op == EMIT_ADD)
 		be_batch_add_elems(g->n, v->v + offset, count, tg->next);
-	} else {
+	else if (op == EMIT_REFRESH)
+		be_batch_refresh_elems(g->n, v->v + offset, count, tg->next);
+	else
 		be_batch_del_elems_any(g->n, v->v + offset, count, tg->next);
-	}
 	tg->next += count;
 }
 
@@ -651,7 +689,10 @@ static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
 	}
 }
 
-static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct tags *tg)
+/* refresh: the kernel updates an element's expiry when it is added again (see
+ * engine_elem_extend); otherwise those elements are deleted and added. */
+static void build_batch(struct engine *g, const bool create[PLAN_NSETS], bool refresh,
+			struct tags *tg)
 {
 	unsigned i;
 
@@ -661,13 +702,17 @@ static void build_batch(struct engine *g, const bool create[PLAN_NSETS], struct 
 
 		if (g->flush[i])
 			be_batch_flush_set(g->n, fam, plen);
-		emit_elems(g, tg, i, false, 0, g->del[i].n);
-		emit_elems(g, tg, i, true, 0, g->add[i].n);
+		emit_elems(g, tg, &g->del[i], EMIT_DEL, 0, g->del[i].n);
+		if (!refresh)
+			emit_elems(g, tg, &g->refresh[i], EMIT_DEL, 0, g->refresh[i].n);
+		emit_elems(g, tg, &g->add[i], EMIT_ADD, 0, g->add[i].n);
+		emit_elems(g, tg, &g->refresh[i], refresh ? EMIT_REFRESH : EMIT_ADD, 0,
+			   g->refresh[i].n);
 	}
 	build_tail(g, create);
 }
 
-static void report_kernel_error(struct engine *g, const struct tags *tg, size_t bad_tag,
+static void report_kernel_error(const struct tags *tg, size_t bad_tag,
 				const struct ipb_err *e)
 {
 	char buf[TARGET_STRLEN];
@@ -675,7 +720,7 @@ static void report_kernel_error(struct engine *g, const struct tags *tg, size_t 
 
 	for (k = 0; bad_tag != SIZE_MAX && k < tg->n; k++) {
 		const struct tagmap *m = &tg->v[k];
-		const struct elemvec *v = m->add ? &g->add[m->idx] : &g->del[m->idx];
+		const struct elemvec *v = m->v;
 
 		if (bad_tag >= m->tag && bad_tag - m->tag < m->count) {
 			ipb_error("kernel refused %s: %s; nothing changed",
@@ -715,7 +760,8 @@ static bool can_split(const struct engine *g, size_t limit)
 	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++) {
-		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n)
+		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
+		    g->refresh[i].n)
 			return false;
 		total += g->add[i].n;
 	}
@@ -736,7 +782,7 @@ static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t 
 		if (from < pos + n) {
 			lo = from > pos ? from - pos : 0;
 			cnt = n - lo < limit - done ? n - lo : limit - done;
-			emit_elems(g, tg, i, true, lo, cnt);
+			emit_elems(g, tg, &g->add[i], EMIT_ADD, lo, cnt);
 			done += cnt;
 			from += cnt;
 		}
@@ -795,7 +841,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		if (!n && from)
 			break;
 		if (be_batch_commit(g->n, &bad, &e)) {
-			report_kernel_error(g, &tg, bad, &e);
+			report_kernel_error(&tg, bad, &e);
 			if (from)
 				undo_split(g, create, from);
 			return IPB_EXIT_SYSTEM;
@@ -862,7 +908,7 @@ static int restore_missing_table(struct engine *g)
 	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	for (i = 0; i < PLAN_NSETS; i++) {
-		g->add[i].n = g->del[i].n = 0;
+		g->add[i].n = g->del[i].n = g->refresh[i].n = 0;
 		if (!counts[i])
 			continue;
 		if (engine_restore_set(g, i, &e))
@@ -877,6 +923,46 @@ static int restore_missing_table(struct engine *g)
 	return 0;
 }
 
+/* ---- extending elements in place ----
+ *
+ * A kernel from 6.12 on sets an existing element's timeout and expiry when it is added
+ * again; older ones keep the old expiry and report success. Extending a million bans
+ * by a delete and an add each sends twice the messages and takes the kernel twice as
+ * long, so from IPBANSET_REFRESH_MIN extensions on (default 1000; 0 = never) the
+ * command asks the kernel first, with a throwaway table. */
+
+static size_t refresh_min(void)
+{
+	const char *s = getenv("IPBANSET_REFRESH_MIN");
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 1000;
+	v = strtoull(s, &end, 10);
+	return *end ? 1000 : (size_t)v;
+}
+
+static bool use_refresh(struct engine *g, unsigned *ntx)
+{
+	size_t total = 0, min = refresh_min();
+	struct ipb_err left;
+	unsigned i;
+	bool ok;
+
+	for (i = 0; i < PLAN_NSETS; i++)
+		total += g->refresh[i].n;
+	if (!min || total < min)
+		return false;
+	ok = be_probe_refresh(g->n, ntx, &left);
+	if (left.msg[0])
+		ipb_info(g->c, "warning: could not delete the probe table: %s", left.msg);
+	ipb_verbose(g->c, "the kernel %s an element's timeout in place: %zu extension%s sent as %s",
+		  ok ? "updates" : "does not update", total, total == 1 ? "" : "s",
+		  ok ? "adds" : "a delete and an add");
+	return ok;
+}
+
 /* Send the whole change: in several transactions when it is a huge load, else in one.
  * A refusal has been reported, and any part already applied taken back. */
 static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigned *ntx)
@@ -884,14 +970,16 @@ static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigne
 	struct tags tg = { .n = 0 };
 	size_t bad_tag = SIZE_MAX, limit = tx_limit();
 	struct ipb_err e;
+	bool refresh;
 
 	if (can_split(g, limit))
 		return commit_split(g, create, limit, ntx);
-	build_batch(g, create, &tg);
+	refresh = use_refresh(g, ntx);
+	build_batch(g, create, refresh, &tg);
 	ipb_phase(g->c, "batch built");
-	*ntx = be_batch_size(g->n) > 0;
+	*ntx += be_batch_size(g->n) > 0;
 	if (be_batch_commit(g->n, &bad_tag, &e)) {
-		report_kernel_error(g, &tg, bad_tag, &e);
+		report_kernel_error(&tg, bad_tag, &e);
 		return IPB_EXIT_SYSTEM;
 	}
 	return 0;
@@ -1209,7 +1297,7 @@ static void *stream_run(void *arg)
 			continue;
 		}
 		if (be_batch_commit(g->n, &bad, &e)) {
-			report_kernel_error(g, &tg, bad, &e);
+			report_kernel_error(&tg, bad, &e);
 			st->r = IPB_EXIT_SYSTEM;
 			return NULL; /* the reader's side takes back what was sent */
 		}

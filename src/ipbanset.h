@@ -103,6 +103,9 @@ struct engine {
 		struct nft_elem *v;
 		size_t n, cap;
 	} add[PLAN_NSETS], del[PLAN_NSETS], flush_add[PLAN_NSETS];
+	/* elements whose expiry changes and whose comment does not: one add each on a
+	 * kernel that updates them in place, else a delete and an add */
+	struct elemvec refresh[PLAN_NSETS];
 	bool touched[PLAN_NSETS]; /* sets whose emptiness must be re-checked */
 	bool flush[PLAN_NSETS];	  /* rewrite this set: flush + add flush_add */
 	bool drop_set[PLAN_NSETS];
@@ -145,6 +148,10 @@ void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, 
 		     const char *reason);
 void engine_elem_del(struct engine *g, const struct target *t);
 void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,
+			const char *source, const char *reason);
+/* The same, for an element that keeps its comment (source and reason) and has a finite
+ * expiry before and after: it may be changed in place. */
+void engine_elem_extend(struct engine *g, const struct target *t, int64_t expires,
 			const char *source, const char *reason);
 /* Say how many targets the command has: above ENGINE_TARGET_EVENTS_MAX, per-target
  * history events give way to one event of kind (NULL: the command writes its own) whose

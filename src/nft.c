@@ -78,10 +78,14 @@ struct nft_msg {
 	uint8_t op, family, plen;
 };
 
+/* The probe's table is ours plus this: '/' is in no table name ipbanset accepts, so it
+ * is never another instance's table. */
+#define NFT_PROBE_SUFFIX "/probe"
+
 struct nft {
 	struct mnl_socket *nl;
 	uint32_t seq;
-	char table[IPB_NAME_MAX];
+	char table[IPB_NAME_MAX + sizeof(NFT_PROBE_SUFFIX)];
 	char *rbuf;
 	/* the batch being built: BATCH_BEGIN at offset 0, then msgs[] */
 	char *buf;
@@ -739,7 +743,10 @@ static int nft_parse_elems(const struct nlmsghdr *nlh, nft_elem_fn fn, void *arg
 
 /* ---- building element messages ---- */
 
-static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool full)
+/* full: with timeout and comment (an add); refresh: with the expiration too, which
+ * makes a kernel that updates elements in place (6.12 on) set this element's expiry
+ * even when its timeout is the same number as before. */
+static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool full, bool refresh)
 {
 	struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	struct nlattr *key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
@@ -750,6 +757,8 @@ static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool f
 	mnl_attr_nest_end(nlh, key);
 	if (full && el->timeout_ms)
 		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(el->timeout_ms));
+	if (full && refresh && el->timeout_ms)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_EXPIRATION, htobe64(el->timeout_ms));
 	clen = full ? nft_comment_len(el->comment) : 0;
 	if (clen)
 		mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA,
@@ -758,25 +767,25 @@ static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool f
 }
 
 /* Exactly what nft_put_elem writes, so chunks are cut by size. */
-static size_t nft_elem_size(const struct nft_elem *el, bool full)
+static size_t nft_elem_size(const struct nft_elem *el, bool full, bool refresh)
 {
 	size_t size = 3 * MNL_ATTR_HDRLEN + MNL_ALIGN(target_addrlen(&el->t));
 	size_t clen = full ? nft_comment_len(el->comment) : 0;
 
 	if (full && el->timeout_ms)
-		size += MNL_ATTR_HDRLEN + sizeof(uint64_t);
+		size += (refresh ? 2 : 1) * (MNL_ATTR_HDRLEN + sizeof(uint64_t));
 	if (clen)
 		size += MNL_ATTR_HDRLEN + MNL_ALIGN(3 + clen);
 	return size;
 }
 
 /* How many of elems (at least one) fit in one element-list attribute. */
-static size_t nft_elems_chunk(const struct nft_elem *elems, size_t count, bool full)
+static size_t nft_elems_chunk(const struct nft_elem *elems, size_t count, bool full, bool refresh)
 {
 	size_t i, size = MNL_ATTR_HDRLEN;
 
 	for (i = 0; i < count; i++) {
-		size += nft_elem_size(&elems[i], full);
+		size += nft_elem_size(&elems[i], full, refresh);
 		if (size > NFT_ELEMLIST_MAX)
 			break;
 	}
@@ -1123,7 +1132,8 @@ void nft_batch_del_rule(struct nft *n, uint64_t handle)
 /* ---- elements ---- */
 
 static void nft_batch_elems_msg(struct nft *n, uint16_t type, uint16_t flags,
-				const struct nft_elem *elems, size_t count, size_t tag, bool full)
+				const struct nft_elem *elems, size_t count, size_t tag, bool full,
+				bool refresh)
 {
 	unsigned family = elems[0].t.family, plen = elems[0].t.plen;
 	enum nft_op op = type == NFT_MSG_NEWSETELEM ? NFT_OP_ADD_ELEMS : NFT_OP_DEL_ELEMS;
@@ -1142,44 +1152,50 @@ static void nft_batch_elems_msg(struct nft *n, uint16_t type, uint16_t flags,
 		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(set_id));
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (i = 0; i < count; i++)
-		nft_put_elem(nlh, &elems[i], full);
+		nft_put_elem(nlh, &elems[i], full, refresh);
 	mnl_attr_nest_end(nlh, list);
 	nft_msg_end(n, nlh);
 }
 
 /* Splits elems into messages; with both set, each chunk is added then deleted. */
 static void nft_batch_elems(struct nft *n, const struct nft_elem *elems, size_t count,
-			    size_t tag, bool add, bool del)
+			    size_t tag, bool add, bool del, bool refresh)
 {
 	size_t done = 0, chunk;
 
 	while (done < count) {
 		/* deleting needs only keys, and the add before a delete only makes it exist */
-		chunk = nft_elems_chunk(elems + done, count - done, !del);
+		chunk = nft_elems_chunk(elems + done, count - done, !del, refresh);
 		if (add)
 			nft_batch_elems_msg(n, NFT_MSG_NEWSETELEM, NLM_F_CREATE, elems + done,
-					    chunk, tag + done, !del);
+					    chunk, tag + done, !del, refresh);
 		if (del)
 			nft_batch_elems_msg(n, NFT_MSG_DELSETELEM, 0, elems + done, chunk,
-					    tag + done, false);
+					    tag + done, false, false);
 		done += chunk;
 	}
 }
 
 void nft_batch_add_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag)
 {
-	nft_batch_elems(n, elems, count, tag, true, false);
+	nft_batch_elems(n, elems, count, tag, true, false, false);
+}
+
+void nft_batch_refresh_elems(struct nft *n, const struct nft_elem *elems, size_t count,
+			     size_t tag)
+{
+	nft_batch_elems(n, elems, count, tag, true, false, true);
 }
 
 void nft_batch_del_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag)
 {
-	nft_batch_elems(n, elems, count, tag, false, true);
+	nft_batch_elems(n, elems, count, tag, false, true, false);
 }
 
 void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count,
 			     size_t tag)
 {
-	nft_batch_elems(n, elems, count, tag, true, true);
+	nft_batch_elems(n, elems, count, tag, true, true, false);
 }
 
 size_t nft_batch_size(const struct nft *n)
@@ -1409,7 +1425,7 @@ static void nft_put_get(struct nft *n, char *buf, const struct target *t, uint32
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, n->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, nft_set_name(t->family, t->plen, name, sizeof(name)));
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-	nft_put_elem(nlh, &el, false);
+	nft_put_elem(nlh, &el, false, false);
 	mnl_attr_nest_end(nlh, list);
 }
 
@@ -1460,6 +1476,51 @@ int nft_get_elems(struct nft *n, const struct target *t, size_t count, bool *pre
 	if (err)
 		nft_seterr(e, err, "looking up set elements", g.extack);
 	return err;
+}
+
+/* ---- does an add update an existing element's timeout? ---- */
+
+#define NFT_PROBE_MS 3600000 /* the first timeout; the second is twice as long */
+
+bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind)
+{
+	struct nft_elem el = { .t = { .family = 4, .plen = 32, .addr = { 192, 0, 2, 1 } },
+			       .timeout_ms = NFT_PROBE_MS, .comment = "" };
+	char saved[sizeof(n->table)];
+	uint64_t left = 0;
+	bool present = false, ok = false;
+	struct ipb_err e;
+	size_t bad;
+	int err;
+
+	left_behind->msg[0] = 0;
+	memcpy(saved, n->table, sizeof(saved));
+	strcat(n->table, NFT_PROBE_SUFFIX);
+	nft_batch_begin(n);
+	nft_batch_add_table(n);
+	nft_batch_add_set(n, 4, 32, 0);
+	nft_batch_add_elems(n, &el, 1, 0);
+	if (!nft_batch_commit(n, &bad, &e)) {
+		(*ntx)++;
+		el.timeout_ms = 2 * NFT_PROBE_MS;
+		nft_batch_begin(n);
+		nft_batch_refresh_elems(n, &el, 1, 0);
+		if (!nft_batch_commit(n, &bad, &e)) {
+			(*ntx)++;
+			ok = !nft_get_elems(n, &el.t, 1, &present, &left, &e) && present &&
+			     left > NFT_PROBE_MS + NFT_PROBE_MS / 2;
+		}
+	}
+	/* a table left by a probe that died is taken away here too */
+	nft_batch_begin(n);
+	nft_batch_del_table(n);
+	err = nft_batch_commit(n, &bad, left_behind);
+	if (!err)
+		(*ntx)++;
+	else if (err == -ENOENT)
+		left_behind->msg[0] = 0;
+	memcpy(n->table, saved, sizeof(saved));
+	return ok;
 }
 
 /* ---- set dump ---- */

@@ -73,6 +73,17 @@ void nft_batch_del_rule(struct nft *n, uint64_t handle);
  * map a kernel error back to its input: element i is reported as tag + i. */
 void nft_batch_add_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
 void nft_batch_del_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+/* Add elements that may exist already, setting the timeout and the expiry of those
+ * that do in place (their comments stay): only on a kernel nft_probe_refresh found
+ * doing so. Elements that do not exist are added. */
+void nft_batch_refresh_elems(struct nft *n, const struct nft_elem *elems, size_t count,
+			     size_t tag);
+/* Does this kernel set an existing element's timeout when it is added again (Linux
+ * 6.12 on)? Older kernels keep the old expiry and report success. Finds out with a
+ * throwaway table (this table's name plus "/probe") in its own transactions, counted
+ * in *ntx; any failure means no. left_behind->msg is empty unless that table could not
+ * be deleted again. */
+bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind);
 /* Delete an element whether or not the kernel still holds it (it may have just timed
  * out, or been flushed): add-if-missing then delete, in the same batch. */
 void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);

@@ -100,3 +100,97 @@ expect_expiry() {
 	sleep 2.5
 	assert_reachable "$ATK_ADDR"
 }
+
+# ---- extending in place (nftables on Linux 6.12 on) ----
+# From IPBANSET_REFRESH_MIN extensions on (1 here, 1000 by default), ipbanset asks the
+# kernel with a throwaway table whether an element added again takes the new timeout,
+# and if so sends each extension as one add instead of a delete and an add.
+
+# What the kernel does, found with nft itself: "updates" or "does not update".
+kernel_refresh_word() {
+	ip netns exec "$SRV" nft -f - <<-'NFT'
+		table ip refcheck {
+			set s { type ipv4_addr; flags timeout; elements = { 192.0.2.99 timeout 1h } }
+		}
+	NFT
+	ip netns exec "$SRV" nft add element ip refcheck s '{ 192.0.2.99 timeout 2h expires 2h }'
+	local t
+	t=$(ip netns exec "$SRV" nft -j list set ip refcheck s |
+		jq '[.nftables[] | select(.set) | .set.elem[] | .elem.timeout] | first')
+	ip netns exec "$SRV" nft delete table ip refcheck
+	if [ "$t" -gt 3600 ]; then echo updates; else echo "does not update"; fi
+}
+
+@test "the probe says what the kernel does, leaves no table, and status still trusts the generation" {
+	skip_unless_nft "the probe is of nftables"
+	local word
+	ibs_ok ban --timeout 1h "$ATK_ADDR"
+	IPBANSET_REFRESH_MIN=1 ibs_ok -v ban --timeout 2h "$ATK_ADDR"
+	[ "$(kernel_timeout v4_32 "$ATK_ADDR")" -gt 7000 ]
+	run ip netns exec "$SRV" nft list tables
+	[ "$output" = "table inet ipbanset" ] || fail "tables after the probe: $output"
+	ibs_ok --json status
+	jq_ok '.kernel.in_sync == true'
+	[[ "$(jq_val .kernel.method)" == *generation* ]] || fail "status compared: $(jq_val .kernel.method)"
+	# last: nft changing the ruleset makes status compare sets from then on
+	word=$(kernel_refresh_word)
+	IPBANSET_REFRESH_MIN=1 ibs_ok -v ban --timeout 3h "$ATK_ADDR"
+	assert_stderr_has "the kernel $word an element's timeout in place: 1 extension sent as"
+}
+
+@test "an extension in place moves the kernel's expiry later and earlier, and keeps the comment" {
+	ibs_ok ban --timeout 4s --reason scan "$ATK_ADDR"
+	ibs_ok ban --timeout 1h --reason scan 198.51.100.3
+	sleep 3
+	# 3s on: $ATK_ADDR's kernel expiry moves from at most 1s away to 5..6s away
+	IPBANSET_REFRESH_MIN=1 ibs_ok --json ban --timeout 6s --reason scan "$ATK_ADDR" 198.51.100.3
+	jq_ok '.updated == 1 and .unchanged == 1'
+	IPBANSET_REFRESH_MIN=1 ibs_ok --json ban --replace --timeout 2s --reason scan 198.51.100.3
+	jq_ok '.updated == 1'
+	[ "$(kernel_elem v4_32 "$ATK_ADDR" | jq -r .comment)" = "manual: scan" ]
+	[ "$(kernel_elem v4_32 198.51.100.3 | jq -r .comment)" = "manual: scan" ]
+	sleep 3 # past the first expiry of $ATK_ADDR and the shortened one of .3
+	assert_dropped "$ATK_ADDR"
+	assert_reachable 198.51.100.3
+	sleep 3.5
+	assert_reachable "$ATK_ADDR"
+}
+
+@test "a re-ban of 1500 bans extends every one of them in the kernel" {
+	local i
+	for ((i = 1; i <= 1500; i++)); do printf '2001:db8:5::%x\n' "$i"; done >"$BATS_TEST_TMPDIR/list"
+	ibs_ok ban --timeout 1h -f "$BATS_TEST_TMPDIR/list"
+	ibs_ok -v --json ban --timeout 3h -f "$BATS_TEST_TMPDIR/list"
+	jq_ok '.updated == 1500 and .added == 0'
+	is_ipset || assert_stderr_has "an element's timeout in place: 1500 extensions sent as"
+	run kernel_elements
+	[ "$(grep -c '^v6_128 ' <<<"$output")" -eq 1500 ]
+	local low=0 a
+	for a in 2001:db8:5::1 2001:db8:5::2a 2001:db8:5::5dc; do
+		[ "$(kernel_timeout v6_128 "$a")" -gt 10000 ] || low=$((low + 1))
+	done
+	[ "$low" -eq 0 ]
+	if ! is_ipset; then # every element, from one dump
+		[ "$(nft_json | jq '[.nftables[] | select(.set.name == "v6_128") | .set.elem[]
+			| select(.elem.expires > 10000)] | length')" -eq 1500 ]
+	fi
+	ibs_ok --json status
+	jq_ok '.kernel.in_sync == true'
+}
+
+@test "a probe table left behind by a crash goes with the next probe" {
+	skip_unless_nft "the probe is of nftables"
+	ibs_ok ban --timeout 1h "$ATK_ADDR"
+	ip netns exec "$SRV" nft add table inet ipbanset/probe
+	IPBANSET_REFRESH_MIN=1 ibs_ok ban --timeout 2h "$ATK_ADDR"
+	run ip netns exec "$SRV" nft list tables
+	[ "$output" = "table inet ipbanset" ] || fail "tables after the probe: $output"
+}
+
+@test "IPBANSET_REFRESH_MIN=0: no probe, the extension is a delete and an add" {
+	ibs_ok ban --timeout 1h "$ATK_ADDR"
+	IPBANSET_REFRESH_MIN=0 ibs_ok -v ban --timeout 2h "$ATK_ADDR"
+	[[ "$stderr" != *"in place"* ]] || fail "probed: $stderr"
+	[ "$(kernel_timeout v4_32 "$ATK_ADDR")" -gt 7000 ]
+	assert_dropped "$ATK_ADDR"
+}
