@@ -38,6 +38,13 @@ ipbanset: $(OBJ)
 src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# --version is compiled into ipbanset.o; src/.version changes only when VERSION does,
+# so a new commit (or a tree turning dirty) rebuilds that object and no other.
+src/.version: FORCE
+	@v='$(VERSION)'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+src/ipbanset.o: src/.version
+FORCE:
+
 # Unit tests need no root: the pure modules, plus the journal on a temporary file and
 # the journal-against-kernel diff fed by hand.
 UNIT_SRC := $(PURE_SRC) src/journal.c src/setcmp.c src/meet.c
@@ -62,15 +69,15 @@ check-ipset: deps ipbanset $(UNIT_TESTS)
 # The whole suite again under AddressSanitizer + UBSan; asan-ipset: check-ipset's files.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-asan:
-	$(MAKE) clean
-	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
+asan: asan-build
 	$(ASAN_ENV) ./tests/run-all.sh
 
-asan-ipset: deps
+asan-ipset: deps asan-build
+	$(ASAN_ENV) IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
+
+asan-build:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
-	$(ASAN_ENV) IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
 
 # Crash torture: many more SIGKILLs of much larger commands than `make check` runs.
 torture: ipbanset
@@ -160,7 +167,7 @@ uninstall:
 	fi
 
 clean:
-	rm -f ipbanset src/*.o src/*.d $(UNIT_TESTS) tests/unit/*.d
+	rm -f ipbanset src/*.o src/*.d src/.version $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check check-ipset asan asan-ipset torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-ipset asan asan-ipset asan-build torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
