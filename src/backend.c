@@ -175,6 +175,11 @@ bool be_probe_refresh(struct backend *b, unsigned *ntx, struct ipb_err *left_beh
 	return b->kind == IPB_BACKEND_NFT && nft_probe_refresh(b->nft, ntx, left_behind);
 }
 
+int be_drop_probe(struct backend *b, unsigned *ntx, struct ipb_err *e)
+{
+	return b->kind == IPB_BACKEND_NFT ? nft_drop_probe(b->nft, ntx, e) : 0;
+}
+
 void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
 			    size_t tag)
 {

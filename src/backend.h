@@ -66,6 +66,7 @@ void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, siz
 void be_batch_refresh_elems(struct backend *b, const struct nft_elem *elems, size_t count,
 			    size_t tag);
 bool be_probe_refresh(struct backend *b, unsigned *ntx, struct ipb_err *left_behind);
+int be_drop_probe(struct backend *b, unsigned *ntx, struct ipb_err *e);
 size_t be_batch_size(const struct backend *b);
 /* All or nothing, as nft_batch_commit: see each backend for how. */
 int be_batch_commit(struct backend *b, size_t *bad_tag, struct ipb_err *e);

@@ -154,6 +154,19 @@ static void warn_chain_mismatch(struct engine *g)
 			       "run 'ipbanset init' to apply the configuration", NFT_CHAIN_NAME);
 }
 
+/* A table a probe left when it died (see nft_probe_refresh) goes with reconcile and
+ * teardown. Under the journal's lock: no probe runs meanwhile. */
+static void drop_probe(struct engine *g)
+{
+	struct ipb_err e;
+	unsigned ntx = 0;
+
+	if (!g->c->dry_run && be_drop_probe(g->n, &ntx, &e))
+		ipb_info(g->c, "warning: could not delete the probe table: %s", e.msg);
+	else if (ntx)
+		ipb_verbose(g->c, "deleted the table a probe left behind");
+}
+
 int cmd_reconcile(struct ctx *c)
 {
 	struct rec_stats st = { 0 };
@@ -164,6 +177,7 @@ int cmd_reconcile(struct ctx *c)
 		return r;
 	warn_chain_mismatch(&g);
 	g.authoritative = true;
+	drop_probe(&g); /* before reconcile_plan: a restore it starts owns the netlink socket */
 	r = reconcile_plan(&g, &st);
 	if (!r)
 		r = reconcile_event(&g, &st, "reconcile");
@@ -264,6 +278,7 @@ int cmd_teardown(struct ctx *c)
 			engine_abort(&g);
 			return IPB_EXIT_SYSTEM;
 		}
+		drop_probe(&g);
 		r = engine_event(&g, "teardown", NULL, NULL, NULL, "table deleted; journal kept");
 		if (!r && journal_commit(g.j, &e)) {
 			ipb_error("%s", e.msg);

@@ -1482,6 +1482,23 @@ int nft_get_elems(struct nft *n, const struct target *t, size_t count, bool *pre
 
 #define NFT_PROBE_MS 3600000 /* the first timeout; the second is twice as long */
 
+/* With n->table naming the probe's table: delete it if it is there (a probe that died
+ * leaves it). 0 when it is gone, else -errno. */
+static int nft_probe_delete(struct nft *n, unsigned *ntx, struct ipb_err *e)
+{
+	size_t bad;
+	int err;
+
+	nft_batch_begin(n);
+	nft_batch_del_table(n);
+	err = nft_batch_commit(n, &bad, e);
+	if (!err)
+		(*ntx)++;
+	else if (err == -ENOENT)
+		err = 0, e->msg[0] = 0;
+	return err;
+}
+
 bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind)
 {
 	struct nft_elem el = { .t = { .family = 4, .plen = 32, .addr = { 192, 0, 2, 1 } },
@@ -1491,7 +1508,6 @@ bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind
 	bool present = false, ok = false;
 	struct ipb_err e;
 	size_t bad;
-	int err;
 
 	left_behind->msg[0] = 0;
 	memcpy(saved, n->table, sizeof(saved));
@@ -1511,16 +1527,21 @@ bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind
 			     left > NFT_PROBE_MS + NFT_PROBE_MS / 2;
 		}
 	}
-	/* a table left by a probe that died is taken away here too */
-	nft_batch_begin(n);
-	nft_batch_del_table(n);
-	err = nft_batch_commit(n, &bad, left_behind);
-	if (!err)
-		(*ntx)++;
-	else if (err == -ENOENT)
-		left_behind->msg[0] = 0;
+	nft_probe_delete(n, ntx, left_behind);
 	memcpy(n->table, saved, sizeof(saved));
 	return ok;
+}
+
+int nft_drop_probe(struct nft *n, unsigned *ntx, struct ipb_err *e)
+{
+	char saved[sizeof(n->table)];
+	int err;
+
+	memcpy(saved, n->table, sizeof(saved));
+	strcat(n->table, NFT_PROBE_SUFFIX);
+	err = nft_probe_delete(n, ntx, e);
+	memcpy(n->table, saved, sizeof(saved));
+	return err;
 }
 
 /* ---- set dump ---- */

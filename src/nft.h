@@ -84,6 +84,9 @@ void nft_batch_refresh_elems(struct nft *n, const struct nft_elem *elems, size_t
  * in *ntx; any failure means no. left_behind->msg is empty unless that table could not
  * be deleted again. */
 bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind);
+/* Delete a probe table that a crash left behind (reconcile and teardown do): 0 when
+ * there is none (any more), else -errno. A deletion counts in *ntx. */
+int nft_drop_probe(struct nft *n, unsigned *ntx, struct ipb_err *e);
 /* Delete an element whether or not the kernel still holds it (it may have just timed
  * out, or been flushed): add-if-missing then delete, in the same batch. */
 void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
