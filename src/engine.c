@@ -740,16 +740,23 @@ static void report_kernel_error(const struct tags *tg, size_t bad_tag,
  * undoes the transactions already committed (a crash part-way is repaired by
  * reconcile, as always). */
 
-static size_t tx_limit(void)
+/* A count from the environment: def when unset, empty or not a number (and when 0 if
+ * !zero_ok). Tuning knobs for tests and benchmarks, documented in the man page. */
+static size_t env_count(const char *name, size_t def, bool zero_ok)
 {
-	const char *s = getenv("IPBANSET_BATCH_ELEMENTS");
+	const char *s = getenv(name);
 	char *end;
 	unsigned long long v;
 
 	if (!s || !*s)
-		return 100000;
+		return def;
 	v = strtoull(s, &end, 10);
-	return *end || v == 0 ? 100000 : (size_t)v;
+	return *end || (v == 0 && !zero_ok) || v > SIZE_MAX ? def : (size_t)v;
+}
+
+static size_t tx_limit(void)
+{
+	return env_count("IPBANSET_BATCH_ELEMENTS", 100000, false);
 }
 
 static bool can_split(const struct engine *g, size_t limit)
@@ -933,14 +940,7 @@ static int restore_missing_table(struct engine *g)
 
 static size_t refresh_min(void)
 {
-	const char *s = getenv("IPBANSET_REFRESH_MIN");
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s)
-		return 1000;
-	v = strtoull(s, &end, 10);
-	return *end ? 1000 : (size_t)v;
+	return env_count("IPBANSET_REFRESH_MIN", 1000, true);
 }
 
 static bool use_refresh(struct engine *g, unsigned *ntx)
