@@ -19,30 +19,21 @@ SELF="$BENCH_DIR/run.sh"
 # ------------------------------------------------------------------ sample helpers
 # (used inside the namespaces; the outer run exports what they need)
 
-# Microseconds between two $EPOCHREALTIME values, printed as seconds.
-elapsed() {
-	local us=$(( ${2/./} - ${1/./} ))
-	printf '%d.%06d' $((us / 1000000)) $((us % 1000000))
-}
-
-# measure NAME N STDOUT CMD...: runs CMD once under /usr/bin/time and appends
-# "NAME N RUN wall_s peak_rss_kb" to $RAW. Wall time is taken with $EPOCHREALTIME
-# around /usr/bin/time (whose %e has 10 ms resolution), so it includes one extra
-# fork+exec: see the exec_baseline row.
+# measure NAME N STDOUT CMD...: runs CMD once under timeit (tests/bench/timeit.c) and
+# appends "NAME N RUN wall_s peak_rss_kb" to $RAW. timeit takes the time from just
+# before its fork to the child's exit and the child's peak RSS (ru_maxrss), so nothing
+# but CMD's own start, run and exit is counted: see the exec_baseline row.
 measure() {
-	local name=$1 n=$2 out=$3 t0 t1 rc=0
+	local name=$1 n=$2 out=$3 rc=0
 	shift 3
 	echo "+ [$name N=$n run=$RUN] $*" >>"$LOG"
-	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%M' -o "$SCRATCH/rss" "$@" </dev/null >"$out" 2>>"$LOG" || rc=$?
-	t1=$EPOCHREALTIME
+	"$TIMEIT" "$SCRATCH/timeit" "$@" </dev/null >"$out" 2>>"$LOG" || rc=$?
 	if ((rc)); then
 		echo "bench: $name N=$n run $RUN: '$*' exited $rc (log: $LOG)" >&2
 		tail -n 5 "$LOG" >&2
 		return 1
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$RUN" "$(elapsed "$t0" "$t1")" \
-		"$(tail -n 1 "$SCRATCH/rss")" >>"$RAW"
+	printf '%s\t%s\t%s\t%s\n' "$name" "$n" "$RUN" "$(cat "$SCRATCH/timeit")" >>"$RAW"
 }
 
 # Leave the namespace empty before it dies, so the kernel frees a million elements
@@ -153,7 +144,7 @@ scenario_ipset_state() {
 	"${ips[@]}" status >>"$LOG" 2>&1 || true
 }
 
-# What /usr/bin/time and one fork+exec cost by themselves.
+# What one fork and exec of a small program cost by themselves (the least any row can take).
 scenario_baseline() {
 	local i
 	for ((i = 0; i < BAN1_SAMPLES; i++)); do
@@ -164,7 +155,7 @@ scenario_baseline() {
 # Entry point inside "unshare -n": SCENARIO ARGS...
 inner() {
 	SCRATCH=$(mktemp -d "$WORK/ns.XXXXXX") # mode 0700, a fresh journal for each sample
-	# An array, not a function: /usr/bin/time must exec it. The empty config keeps the
+	# An array, not a function: timeit must exec it. The empty config keeps the
 	# host's /etc/ipbanset out of the measurement.
 	IPBC=("$IPB" -c "$CONF" -d "$SCRATCH/ipbanset.db")
 	trap inner_cleanup EXIT
@@ -342,7 +333,7 @@ declare -A LABEL=(
 	[ipset_status]='ipbanset status, ipset backend'
 	[ipset_sync_1pct]='ipbanset sync -f, ipset backend (list differs by 1%)'
 	[ipset_reconcile]='ipbanset reconcile, ipset backend, after ipset flush'
-	[exec_baseline]='/usr/bin/time /bin/true (measurement overhead)'
+	[exec_baseline]='/bin/true: one fork and exec (the least a row can take)'
 )
 declare -A MED RSS CNT
 
@@ -484,7 +475,7 @@ machine() {
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (sudo make bench): every sample needs its own network namespace"
 	[[ -x $SRC_IPB ]] || die "no ipbanset binary at $SRC_IPB (run make)"
-	need_packages time ipset gnuplot-nox nftables gcc pkg-config libmnl-dev libnftnl-dev
+	need_packages ipset gnuplot-nox nftables gcc pkg-config libmnl-dev libnftnl-dev
 	unshare -n true || die "unshare -n failed: cannot create network namespaces"
 
 	local host_before host_ipset
@@ -498,7 +489,7 @@ main() {
 	mkdir -p "$OUT" "$WORK/bin" "$WORK/in"
 	rm -rf "$OUT/logs" && mkdir -p "$OUT/logs"
 	export WORK RAW="$OUT/raw.tsv" LOGDIR="$OUT/logs" INPUT="$WORK/in" IPB="$WORK/bin/ipbanset" \
-		FLOOR="$OUT/floor" CONF="$WORK/empty.conf" IPSET_CONF="$WORK/ipset.conf" BAN1_SAMPLES \
+		FLOOR="$OUT/floor" TIMEIT="$OUT/timeit" CONF="$WORK/empty.conf" IPSET_CONF="$WORK/ipset.conf" BAN1_SAMPLES \
 		DUMP_ONCE_FROM RUN=0
 	: >"$RAW"
 	: >"$CONF" && chmod 0600 "$CONF"
@@ -510,6 +501,7 @@ main() {
 	IPB_VERSION=$("$IPB" --version 2>&1 | head -n 1)
 	gcc -O2 -Wall -o "$FLOOR" "$BENCH_DIR/floor.c" $(pkg-config --cflags --libs libmnl libnftnl) ||
 		die "could not build floor"
+	gcc -O2 -Wall -o "$OUT/timeit" "$BENCH_DIR/timeit.c" || die "could not build timeit"
 
 	LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 	local n sizes=($BENCH_SIZES) m t_start=$SECONDS
