@@ -2,9 +2,12 @@
 # What the two trades that were on the table would buy for a bulk ban: a batch ban of N
 # addresses (default 1M) by ipbanset as it is, without per-element comments, without
 # the journal's bans_source index, and without both, against the floor loader with and
-# without a comment, in rotating order in fresh private network namespaces.
+# without a comment, in rotating order in fresh private network namespaces. Two more
+# variants bound what any journal format could buy: no_rows writes no ban rows at all
+# (the journal's cost at zero; not a usable program), no_rows_no_comment the same
+# without comments.
 #
-#   sudo tests/bench/tradeoffs.sh            # 5 rounds of N = 1M: about 3 min
+#   sudo tests/bench/tradeoffs.sh            # 5 rounds of N = 1M: about 5 min
 #   sudo TRADEOFF_RUNS=3 TRADEOFF_N=200000 tests/bench/tradeoffs.sh
 #
 # The variants are built from a copy of the working tree with one change each (sed,
@@ -35,9 +38,10 @@ awk -v n="$N" 'BEGIN { b = 100 * 16777216 + 64 * 65536
 # shellcheck disable=SC2046 # pkg-config prints several flags
 gcc -O2 -Wall -o "$WORK/bin/floor" "$BENCH_DIR/floor.c" $(pkg-config --cflags --libs libmnl libnftnl)
 
-# build NAME SED-ON-NFT SED-ON-JOURNAL: a copy of the tree with those edits, built as bin/NAME
+# build NAME SED-ON-NFT SED-ON-JOURNAL [SED-ON-ENGINE]: a copy of the tree with those
+# edits, built as bin/NAME
 build() {
-	local name=$1 nft_edit=$2 journal_edit=$3 d="$WORK/src/$1"
+	local name=$1 nft_edit=$2 journal_edit=$3 engine_edit=${4:-} d="$WORK/src/$1"
 	mkdir -p "$d"
 	(cd "$ROOT" && tar -c --exclude=./tests --exclude=.git --exclude='*.o' --exclude='*.d' \
 		--exclude=./ipbanset -f - .) | tar -x -C "$d"
@@ -49,15 +53,22 @@ build() {
 		grep -q '"CREATE INDEX bans_source ON' "$d/src/journal.c" || die "$name: journal.c edit does not apply"
 		sed -i "$journal_edit" "$d/src/journal.c"
 	fi
+	if [[ -n $engine_edit ]]; then
+		grep -q 'if (g->add\[i\].n && journal_insert_bans(' "$d/src/engine.c" || die "$name: engine.c edit does not apply"
+		sed -i "$engine_edit" "$d/src/engine.c"
+	fi
 	make -s -C "$d" ipbanset >"$d/build.log" 2>&1 || { cat "$d/build.log" >&2; die "$name: build failed"; }
 	cp "$d/ipbanset" "$WORK/bin/$name"
 }
 NO_COMMENT='s/full ? nft_comment_len(el->comment) : 0/0/'
 NO_INDEX='/"CREATE INDEX bans_source ON/d'
+NO_ROWS='s/if (g->add\[i\].n && journal_insert_bans(/if (0 \&\& journal_insert_bans(/'
 build ipbanset '' ''
 build no_comment "$NO_COMMENT" ''
 build no_index '' "$NO_INDEX"
 build no_both "$NO_COMMENT" "$NO_INDEX"
+build no_rows '' '' "$NO_ROWS"
+build no_rows_no_comment "$NO_COMMENT" '' "$NO_ROWS"
 
 busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 export -f busy
@@ -79,7 +90,7 @@ sample() {
 		echo \"$name \$(echo \"\$t1 - \$t0\" | bc) \$(echo \"(\$b1 - \$b0) / $(getconf CLK_TCK)\" | bc -l)\" >>$RAW
 		nft flush ruleset"
 }
-NAMES=(floor floor_comment ipbanset no_comment no_index no_both)
+NAMES=(floor floor_comment ipbanset no_comment no_index no_both no_rows no_rows_no_comment)
 for ((r = 0; r < RUNS; r++)); do
 	# rotate the order, so no variant always runs first or after the same one
 	for ((i = 0; i < ${#NAMES[@]}; i++)); do
