@@ -156,6 +156,37 @@ kernel_refresh_word() {
 	assert_reachable "$ATK_ADDR"
 }
 
+# An extension sends the time left twice: as the element's timeout and as its expiration.
+# Two bans of the same length whose commands ran a whole number of seconds apart, to
+# the millisecond, send a timeout equal to the one the element has; the kernel then
+# changes nothing but the expiry (nf_tables_api.c: the timeout is set when it differs,
+# the expiry whenever an expiration is given). ipbanset cannot be timed to the
+# millisecond, so nft sends that message here, and the expiry must still move.
+@test "an extension whose timeout equals the element's own still moves its expiry" {
+	skip_unless_nft "extension in place is of nftables"
+	local word t
+	word=$(kernel_refresh_word)
+	if [ "$word" != updates ]; then # ipbanset deletes and adds: the equal case cannot arise
+		ibs_ok ban --timeout 1h "$ATK_ADDR"
+		IPBANSET_REFRESH_MIN=1 ibs_ok -v ban --timeout 2h "$ATK_ADDR"
+		assert_stderr_has "does not update an element's timeout in place"
+		return
+	fi
+	ip netns exec "$SRV" nft -f - <<-'NFT'
+		table ip refeq { set s { type ipv4_addr; flags timeout; }; }
+		add element ip refeq s { 192.0.2.98 timeout 1h expires 5m }
+	NFT
+	t=$(ip netns exec "$SRV" nft -j list set ip refeq s | jq '.nftables[] | select(.set) | .set.elem[0].elem')
+	[ "$(jq .timeout <<<"$t")" -eq 3600 ] && [ "$(jq .expires <<<"$t")" -le 300 ] ||
+		fail "planted: $t"
+	# what an extension of 1h sends when the element's timeout is already 1h
+	ip netns exec "$SRV" nft add element ip refeq s '{ 192.0.2.98 timeout 1h expires 1h }'
+	t=$(ip netns exec "$SRV" nft -j list set ip refeq s | jq '.nftables[] | select(.set) | .set.elem[0].elem')
+	ip netns exec "$SRV" nft delete table ip refeq
+	[ "$(jq .timeout <<<"$t")" -eq 3600 ] && [ "$(jq .expires <<<"$t")" -gt 3500 ] ||
+		fail "after the equal-timeout add: $t"
+}
+
 @test "a re-ban of 1500 bans extends every one of them in the kernel" {
 	local i
 	for ((i = 1; i <= 1500; i++)); do printf '2001:db8:5::%x\n' "$i"; done >"$BATS_TEST_TMPDIR/list"
