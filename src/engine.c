@@ -1097,25 +1097,35 @@ static bool ban_new_applies(struct engine *g, const struct target_list *l)
 	return true;
 }
 
-static const struct target *elem_row(void *arg, size_t i, int64_t *expires)
-{
-	const struct nft_elem *el = &((const struct elemvec *)arg)->v[i];
+/* A first import's targets: the journal reads its rows straight from the list, while
+ * the kernel thread copies them into its element vectors. */
+struct new_rows {
+	const struct target_list *l;
+	size_t count[PLAN_NSETS]; /* targets per set */
+	int64_t expires;
+	int64_t *jittered;	  /* with --jitter: each target's own expiry */
+	const char *comment;
+};
 
-	*expires = el->expires;
-	return &el->t;
+static const struct target *new_row(void *arg, size_t i, int64_t *expires)
+{
+	const struct new_rows *nr = arg;
+
+	*expires = nr->jittered ? nr->jittered[i] : nr->expires;
+	return &nr->l->v[i];
 }
 
-/* In primary-key order: set by set, each sorted by network. */
-static int journal_write_new(struct engine *g, const char *source, const char *reason)
+/* In target order (family, network, prefix length): within each set that is the
+ * primary key's order, and the sets of a mixed list are few places to append to. */
+static int journal_write_new(struct engine *g, const struct new_rows *nr, const char *source,
+			     const char *reason)
 {
 	struct ipb_err e;
-	unsigned i;
 	int r;
 
-	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->add[i].n && journal_insert_bans(g->j, source, g->c->now, reason, g->add[i].n,
-						       elem_row, &g->add[i], &e))
-			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if (journal_insert_bans(g->j, source, g->c->now, reason, nr->l->n, new_row, (void *)nr,
+				&e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	if ((r = write_summary(g)))
 		return r;
 	ipb_phase(g->c, "journal rows inserted");
@@ -1128,46 +1138,64 @@ static int journal_write_new(struct engine *g, const char *source, const char *r
 struct kernel_job {
 	struct engine *g;
 	const bool *create;
+	const struct new_rows *nr; /* the elements to make first */
 	unsigned ntx;
 	int r;
 };
+
+/* The element vectors were sized for nr by the other thread; this one fills them, so
+ * the 48 bytes per target that only the kernel needs are written off the journal's path
+ * (at 1M targets, 0.2-0.3 s of page faults on the benchmark's VM). */
+static void make_elems(struct engine *g, const struct new_rows *nr)
+{
+	const struct target_list *l = nr->l;
+	struct nft_elem el = { .comment = nr->comment, .expires = nr->expires };
+	struct elemvec *v;
+	size_t k;
+
+	for (k = 0; k < l->n; k++) {
+		el.t = l->v[k];
+		if (nr->jittered)
+			el.expires = nr->jittered[k];
+		v = &g->add[plan_set_index(el.t.family, el.t.plen)];
+		v->v[v->n++] = el;
+	}
+}
 
 static void *kernel_job_run(void *arg)
 {
 	struct kernel_job *k = arg;
 
+	make_elems(k->g, k->nr);
+	ipb_phase(k->g->c, "elements made (second thread)");
 	k->r = kernel_apply(k->g, k->create, &k->ntx);
 	if (!k->r)
 		ipb_phase(k->g->c, "kernel acked (second thread)");
 	return NULL;
 }
 
-/* The kernel thread owns g->n and reads the element vectors; this thread owns the
- * journal. The journal still commits only after the kernel acked everything, and a
- * journal error takes back what the kernel applied. */
-static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS], const char *source,
-			      const char *reason)
+/* The kernel thread owns g->n and the element vectors; this thread owns the journal.
+ * The journal still commits only after the kernel acked everything, and a journal
+ * error takes back what the kernel applied. */
+static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS],
+			      const struct new_rows *nr, const char *source, const char *reason)
 {
-	struct kernel_job k = { .g = g, .create = create };
-	size_t total = 0;
+	struct kernel_job k = { .g = g, .create = create, .nr = nr };
 	pthread_t th;
 	bool threaded;
-	unsigned i;
 	int rj;
 
 	threaded = pthread_create(&th, NULL, kernel_job_run, &k) == 0;
 	if (!threaded)
 		kernel_job_run(&k);
-	rj = journal_write_new(g, source, reason);
+	rj = journal_write_new(g, nr, source, reason);
 	ipb_phase(g->c, "journal written ahead");
 	if (threaded)
 		pthread_join(th, NULL);
 	if (k.r)
 		return k.r;
 	if (rj) {
-		for (i = 0; i < PLAN_NSETS; i++)
-			total += g->add[i].n;
-		undo_split(g, create, total);
+		undo_split(g, create, nr->l->n);
 		return rj;
 	}
 	return commit_journal(g, k.ntx);
@@ -1181,8 +1209,8 @@ bool engine_ban_new_applies(struct engine *g, const struct target_list *l)
 int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
 		   const char *reason, bool *done)
 {
+	struct new_rows nr = { .l = l };
 	bool create[PLAN_NSETS];
-	const char *comment;
 	unsigned i;
 	size_t k;
 	int r;
@@ -1191,15 +1219,32 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	if (!ban_new_applies(g, l))
 		return 0;
 	*done = true;
-	comment = engine_comment(g, source, reason);
+	nr.expires = ban_expiry(g->c);
+	nr.comment = engine_comment(g, source, reason);
+	if (g->c->jitter > 0 && nr.expires != IPB_NEVER) { /* drawn here, for both threads */
+		if (l->n > SIZE_MAX / sizeof(*nr.jittered) ||
+		    !(nr.jittered = malloc(l->n * sizeof(*nr.jittered))))
+			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+		for (k = 0; k < l->n; k++)
+			nr.jittered[k] = ban_expiry(g->c);
+	}
 	for (k = 0; k < l->n; k++)
-		queue(g, &g->add[plan_set_index(l->v[k].family, l->v[k].plen)], &l->v[k],
-		      ban_expiry(g->c), comment);
+		nr.count[plan_set_index(l->v[k].family, l->v[k].plen)]++;
+	/* reserved here, written by the kernel thread: reserving touches no page */
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (nr.count[i] && ipb_grow(&g->add[i].v, &g->add[i].cap, nr.count[i],
+					    sizeof(*g->add[i].v))) {
+			free(nr.jittered);
+			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+		}
 	g->added = g->k_added = l->n;
 	g->authoritative |= !g->layout.table; /* the new table will hold exactly the journal */
-	for (i = 0; i < PLAN_NSETS; i++)
+	for (i = 0; i < PLAN_NSETS; i++) {
+		g->touched[i] = nr.count[i] > 0;
 		create[i] = g->touched[i] && !g->layout.set[i];
-	r = apply_side_by_side(g, create, source, reason);
+	}
+	r = apply_side_by_side(g, create, &nr, source, reason);
+	free(nr.jittered);
 	engine_abort(g);
 	return r;
 }

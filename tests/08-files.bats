@@ -25,6 +25,57 @@ file_setup() {
 	assert_reachable 198.51.100.3
 }
 
+# A first import (an empty journal) writes the journal rows straight from the sorted
+# list, set by set, while the second thread makes the kernel's elements. When prefix
+# lengths alternate in target order, each set's rows are spread through the list.
+@test "a first import of alternating prefix lengths puts each target in its own set, in journal and kernel" {
+	cat >"$WORK/list" <<-'EOT'
+	203.0.200.1
+	2001:db8:2::/112
+	203.0.5.0/24
+	192.0.2.10
+	2001:db8:1::3
+	203.0.113.4/30
+	2001:db8:2:1::5
+	198.51.100.77
+	EOT
+	# more than 1000 targets, as a first import needs: 1500 more /128s, after the rest
+	local i
+	for ((i = 1; i <= 1500; i++)); do printf '2001:db8:9::%x\n' "$i"; done >>"$WORK/list"
+	ibs_ok -v --json ban -f "$WORK/list"
+	assert_stderr_has "journal written ahead" # the first-import path
+	jq_ok '.added == 1508'
+	run list_json
+	jq_ok '[.[].target | select(startswith("2001:db8:9::") | not)] | sort == (["192.0.2.10", "198.51.100.77", "2001:db8:1::3",
+		"2001:db8:2:1::5", "2001:db8:2::/112", "203.0.113.4/30", "203.0.200.1",
+		"203.0.5.0/24"] | sort)'
+	jq_ok '[.[] | select(.target | startswith("2001:db8:9::"))] | length == 1500'
+	run kernel_elements
+	[ "$(grep -c '^v6_128 2001:db8:9::' <<<"$output")" -eq 1500 ] || fail "kernel: $output"
+	output=$(grep -v '^v6_128 2001:db8:9::' <<<"$output")
+	[ "$output" = "$(sort <<-'EOT'
+	v4_32 192.0.2.10
+	v4_32 198.51.100.77
+	v4_24 203.0.5.0
+	v4_30 203.0.113.4
+	v4_32 203.0.200.1
+	v6_128 2001:db8:1::3
+	v6_112 2001:db8:2::
+	v6_128 2001:db8:2:1::5
+	EOT
+	)" ] || fail "kernel: $output"
+	ibs_ok --json status
+	jq_ok '.kernel.in_sync == true'
+	assert_dropped 192.0.2.10
+	assert_dropped 203.0.5.5
+	assert_dropped 203.0.113.5
+	assert_dropped 2001:db8:2::6
+	assert_dropped 2001:db8:2:1::5
+	assert_reachable 203.0.113.9
+	assert_reachable 198.51.100.3
+	assert_reachable "$ATK_ADDR6"
+}
+
 @test "a file with one bad line: exit 2, FILE:LINE in the message, nothing applied" {
 	printf '%s\n' 198.51.100.10 198.51.100.11 10.0.300.1 198.51.100.12 "$ATK_ADDR" >"$WORK/bad"
 	local before
