@@ -1221,10 +1221,11 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	*done = true;
 	nr.expires = ban_expiry(g->c);
 	nr.comment = engine_comment(g, source, reason);
+	r = IPB_EXIT_SYSTEM;
 	if (g->c->jitter > 0 && nr.expires != IPB_NEVER) { /* drawn here, for both threads */
 		if (l->n > SIZE_MAX / sizeof(*nr.jittered) ||
 		    !(nr.jittered = malloc(l->n * sizeof(*nr.jittered))))
-			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+			goto oom;
 		for (k = 0; k < l->n; k++)
 			nr.jittered[k] = ban_expiry(g->c);
 	}
@@ -1233,10 +1234,8 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	/* reserved here, written by the kernel thread: reserving touches no page */
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (nr.count[i] && ipb_grow(&g->add[i].v, &g->add[i].cap, nr.count[i],
-					    sizeof(*g->add[i].v))) {
-			free(nr.jittered);
-			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
-		}
+					    sizeof(*g->add[i].v)))
+			goto oom;
 	g->added = g->k_added = l->n;
 	g->authoritative |= !g->layout.table; /* the new table will hold exactly the journal */
 	for (i = 0; i < PLAN_NSETS; i++) {
@@ -1244,9 +1243,13 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 		create[i] = g->touched[i] && !g->layout.set[i];
 	}
 	r = apply_side_by_side(g, create, &nr, source, reason);
+out:
 	free(nr.jittered);
 	engine_abort(g);
 	return r;
+oom:
+	ipb_error("out of memory");
+	goto out;
 }
 
 /* ---- a restore into a missing table: read and sent side by side ----

@@ -26,8 +26,9 @@ file_setup() {
 }
 
 # A first import (an empty journal) writes the journal rows straight from the sorted
-# list, set by set, while the second thread makes the kernel's elements. When prefix
-# lengths alternate in target order, each set's rows are spread through the list.
+# list, in target order, while the second thread makes the kernel's elements set by
+# set. When prefix lengths alternate in target order, each set's targets are spread
+# through the list.
 @test "a first import of alternating prefix lengths puts each target in its own set, in journal and kernel" {
 	cat >"$WORK/list" <<-'EOT'
 	203.0.200.1
