@@ -56,14 +56,17 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
 # Root: the bats suite builds its own network namespaces; it never touches the host's ruleset.
-check: deps ipbanset $(UNIT_TESTS)
+check: deps check-build
 	./tests/run-all.sh
+
+# everything the suites run, built and not run (CI builds it once, then runs suites side by side)
+check-build: ipbanset $(UNIT_TESTS)
 
 # The core files and those that concern every backend, against the ipset backend
 # (tests/33-ipset.bats, about ipset alone, runs in `make check`).
 IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
 	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats
-check-ipset: deps ipbanset $(UNIT_TESTS)
+check-ipset: deps check-build
 	IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
 
 # The whole suite again under AddressSanitizer + UBSan; asan-ipset: check-ipset's files.
@@ -169,5 +172,5 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d src/.version $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check check-ipset asan asan-ipset asan-build torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-build check-ipset asan asan-ipset asan-build torture fuzz bench deps demo lint install uninstall clean
 -include $(SRC:.c=.d)
