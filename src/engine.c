@@ -759,20 +759,28 @@ static size_t tx_limit(void)
 	return env_count("IPBANSET_BATCH_ELEMENTS", 100000, false);
 }
 
+/* Whether a batch may be split: it only adds (and makes what it adds to). */
+static bool split_allowed(const struct engine *g)
+{
+	unsigned i;
+
+	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
+		return false;
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
+		    g->refresh[i].n)
+			return false;
+	return true;
+}
+
 static bool can_split(const struct engine *g, size_t limit)
 {
 	size_t total = 0;
 	unsigned i;
 
-	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
-		return false;
-	for (i = 0; i < PLAN_NSETS; i++) {
-		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
-		    g->refresh[i].n)
-			return false;
+	for (i = 0; i < PLAN_NSETS; i++)
 		total += g->add[i].n;
-	}
-	return total > limit;
+	return total > limit && split_allowed(g);
 }
 
 /* Emit the adds numbered [from, from + limit) in set order; returns how many. sizes[i]
@@ -798,9 +806,15 @@ static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t 
 	return done;
 }
 
+struct new_rows;
+static void undo_chunks(struct engine *g, const bool create[PLAN_NSETS],
+			const struct new_rows *nr, size_t sent);
+
 /* Take back the first `sent` adds: the whole table when this command created it,
- * otherwise the new sets (with their rules) and the elements added to the others. */
-static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t sent)
+ * otherwise the new sets (with their rules) and the elements added to the others.
+ * nr: a first import sent chunk by chunk, whose first `sent` targets are made again. */
+static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t sent,
+		       const struct new_rows *nr)
 {
 	struct nft_layout now;
 	struct ipb_err e;
@@ -817,16 +831,20 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 		be_batch_del_table(g->n);
 	} else {
 		for (i = 0; i < PLAN_NSETS; i++) {
+			if (!create[i])
+				continue;
+			if (now.rule[i])
+				be_batch_del_rule(g->n, now.rule_handle[i]);
+			if (now.set[i])
+				be_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
+		}
+		if (nr)
+			undo_chunks(g, create, nr, sent);
+		for (i = 0; i < PLAN_NSETS && !nr; i++) {
 			size_t n = g->add[i].n, cnt = sent > pos ? (sent - pos < n ? sent - pos : n) : 0;
 
-			if (create[i]) {
-				if (now.rule[i])
-					be_batch_del_rule(g->n, now.rule_handle[i]);
-				if (now.set[i])
-					be_batch_del_set(g->n, plan_set_family(i), plan_set_plen(i));
-			} else if (cnt) {
+			if (!create[i] && cnt)
 				be_batch_del_elems_any(g->n, g->add[i].v, cnt, 0);
-			}
 			pos += n;
 		}
 	}
@@ -850,7 +868,7 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 		if (be_batch_commit(g->n, &bad, &e)) {
 			report_kernel_error(&tg, bad, &e);
 			if (from)
-				undo_split(g, create, from);
+				undo_split(g, create, from, NULL);
 			return IPB_EXIT_SYSTEM;
 		}
 		(*ntx)++;
@@ -1105,6 +1123,7 @@ struct new_rows {
 	int64_t expires;
 	int64_t *jittered;	  /* with --jitter: each target's own expiry */
 	const char *comment;
+	size_t chunk;		  /* > 0: the kernel's elements are made this many at a time */
 };
 
 static const struct target *new_row(void *arg, size_t i, int64_t *expires)
@@ -1143,22 +1162,80 @@ struct kernel_job {
 	int r;
 };
 
-/* The element vectors were sized for nr by the other thread; this one fills them, so
- * the 48 bytes per target that only the kernel needs are written off the journal's path
- * (at 1M targets, 0.2-0.3 s of page faults on the benchmark's VM). */
-static void make_elems(struct engine *g, const struct new_rows *nr)
+/* The element vectors were sized for nr by the other thread; this one fills them with
+ * targets [from, from + count), skipping the sets in skip (if any), so the 48 bytes per
+ * target that only the kernel needs are written off the journal's path. */
+static void make_elems(struct engine *g, const struct new_rows *nr, size_t from, size_t count,
+		       const bool *skip)
 {
 	const struct target_list *l = nr->l;
 	struct nft_elem el = { .comment = nr->comment, .expires = nr->expires };
 	struct elemvec *v;
+	unsigned idx;
 	size_t k;
 
-	for (k = 0; k < l->n; k++) {
+	for (idx = 0; idx < PLAN_NSETS; idx++)
+		g->add[idx].n = 0;
+	for (k = from; k < from + count; k++) {
 		el.t = l->v[k];
+		idx = plan_set_index(el.t.family, el.t.plen);
+		if (skip && skip[idx])
+			continue;
 		if (nr->jittered)
 			el.expires = nr->jittered[k];
-		v = &g->add[plan_set_index(el.t.family, el.t.plen)];
+		v = &g->add[idx];
 		v->v[v->n++] = el;
+	}
+}
+
+/* A first import bigger than one transaction (nftables), made and sent one
+ * transaction's worth of targets at a time, in target order, into vectors that each
+ * transaction reuses. Whole, the kernel's copy of 1M targets is 48 MB of memory that
+ * only page faults make (0.2-0.4 s on the benchmark's VM); reused, 100k targets' worth
+ * is faulted in once. As in commit_split, a refusal takes back what went before. */
+static int commit_chunks(struct engine *g, const bool create[PLAN_NSETS],
+			 const struct new_rows *nr, unsigned *ntx)
+{
+	struct tags tg = { .n = 0 };
+	size_t from = 0, n, bad = SIZE_MAX;
+	struct ipb_err e;
+
+	ipb_verbose(g->c, "first import: %zu kernel transactions of up to %zu targets, each made "
+		    "just before it is sent", (nr->l->n + nr->chunk - 1) / nr->chunk, nr->chunk);
+	build_head(g, create);
+	while (from < nr->l->n) {
+		n = nr->l->n - from < nr->chunk ? nr->l->n - from : nr->chunk;
+		make_elems(g, nr, from, n, NULL);
+		emit_slice(g, &tg, 0, n, NULL);
+		if (be_batch_commit(g->n, &bad, &e)) {
+			report_kernel_error(&tg, bad, &e);
+			if (from)
+				undo_split(g, create, from, nr);
+			return IPB_EXIT_SYSTEM;
+		}
+		(*ntx)++;
+		from += n;
+		tg.n = 0;
+		be_batch_begin(g->n);
+	}
+	be_batch_abort(g->n);
+	return 0;
+}
+
+/* undo_split's elements for commit_chunks: the first `sent` targets made again, a chunk
+ * at a time, and queued for deletion from the sets that existed before. */
+static void undo_chunks(struct engine *g, const bool create[PLAN_NSETS],
+			const struct new_rows *nr, size_t sent)
+{
+	size_t k, n;
+	unsigned i;
+
+	for (k = 0; k < sent; k += n) {
+		n = sent - k < nr->chunk ? sent - k : nr->chunk;
+		make_elems(g, nr, k, n, create);
+		for (i = 0; i < PLAN_NSETS; i++)
+			if (g->add[i].n)
+				be_batch_del_elems_any(g->n, g->add[i].v, g->add[i].n, 0);
 	}
 }
 
@@ -1166,9 +1243,13 @@ static void *kernel_job_run(void *arg)
 {
 	struct kernel_job *k = arg;
 
-	make_elems(k->g, k->nr);
-	ipb_phase(k->g->c, "elements made (second thread)");
-	k->r = kernel_apply(k->g, k->create, &k->ntx);
+	if (k->nr->chunk) {
+		k->r = commit_chunks(k->g, k->create, k->nr, &k->ntx);
+	} else {
+		make_elems(k->g, k->nr, 0, k->nr->l->n, NULL);
+		ipb_phase(k->g->c, "elements made (second thread)");
+		k->r = kernel_apply(k->g, k->create, &k->ntx);
+	}
 	if (!k->r)
 		ipb_phase(k->g->c, "kernel acked (second thread)");
 	return NULL;
@@ -1195,7 +1276,7 @@ static int apply_side_by_side(struct engine *g, const bool create[PLAN_NSETS],
 	if (k.r)
 		return k.r;
 	if (rj) {
-		undo_split(g, create, nr->l->n);
+		undo_split(g, create, nr->l->n, nr->chunk ? nr : NULL);
 		return rj;
 	}
 	return commit_journal(g, k.ntx);
@@ -1231,11 +1312,15 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	}
 	for (k = 0; k < l->n; k++)
 		nr.count[plan_set_index(l->v[k].family, l->v[k].plen)]++;
+	if (l->n > tx_limit() && split_allowed(g))
+		nr.chunk = tx_limit();
 	/* reserved here, written by the kernel thread: reserving touches no page */
-	for (i = 0; i < PLAN_NSETS; i++)
-		if (nr.count[i] && ipb_grow(&g->add[i].v, &g->add[i].cap, nr.count[i],
-					    sizeof(*g->add[i].v)))
+	for (i = 0; i < PLAN_NSETS; i++) {
+		size_t want = nr.chunk && nr.chunk < nr.count[i] ? nr.chunk : nr.count[i];
+
+		if (want && ipb_grow(&g->add[i].v, &g->add[i].cap, want, sizeof(*g->add[i].v)))
 			goto oom;
+	}
 	g->added = g->k_added = l->n;
 	g->authoritative |= !g->layout.table; /* the new table will hold exactly the journal */
 	for (i = 0; i < PLAN_NSETS; i++) {
@@ -1411,7 +1496,7 @@ static void stream_undo(struct engine *g, const struct stream *st)
 	bool create[PLAN_NSETS] = { false };
 
 	if (st->ntx)
-		undo_split(g, create, st->sent);
+		undo_split(g, create, st->sent, NULL);
 }
 
 static void stream_stop(struct engine *g)

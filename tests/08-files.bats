@@ -29,7 +29,11 @@ file_setup() {
 # list, in target order, while the second thread makes the kernel's elements set by
 # set. When prefix lengths alternate in target order, each set's targets are spread
 # through the list.
-@test "a first import of alternating prefix lengths puts each target in its own set, in journal and kernel" {
+# first_import_alternating [CHUNK]: a first import of alternating prefix lengths puts
+# each target in its own set, in journal and kernel; with CHUNK, nftables sends it in
+# transactions of CHUNK targets each (IPBANSET_BATCH_ELEMENTS), made just before sending.
+first_import_alternating() {
+	if [ -n "${1:-}" ]; then export IPBANSET_BATCH_ELEMENTS=$1; fi
 	cat >"$WORK/list" <<-'EOT'
 	203.0.200.1
 	2001:db8:2::/112
@@ -75,6 +79,15 @@ file_setup() {
 	assert_reachable 203.0.113.9
 	assert_reachable 198.51.100.3
 	assert_reachable "$ATK_ADDR6"
+}
+
+@test "a first import of alternating prefix lengths puts each target in its own set, in journal and kernel" {
+	first_import_alternating
+}
+
+# Chunks of 3 cut across the sets: each transaction holds parts of several.
+@test "the same first import in kernel transactions of 3 targets each" {
+	first_import_alternating 3
 }
 
 @test "a file with one bad line: exit 2, FILE:LINE in the message, nothing applied" {

@@ -80,6 +80,36 @@ tiny_journal() {
 	jq_ok '.kernel.in_sync and .total == 3001'
 }
 
+# nftables sends a first import bigger than one transaction chunk by chunk, and takes it
+# back by making each chunk's elements again: only the command's own elements go, and an
+# element that the set held without the journal (here, the attacker's) stays.
+@test "journal full during a first import in several kernel transactions: only its own elements taken back" {
+	is_ipset && skip "ipset: a first import is one rebuilt set, not several transactions"
+	tiny_journal
+	ibs_init
+	ibs_ok ban -t 1h 203.0.113.0/24
+	ip netns exec "$SRV" nft -f - <<-EOF
+		add set inet ipbanset v4_32 { type ipv4_addr; flags timeout; }
+		add rule inet ipbanset filter ip saddr @v4_32 counter drop comment "v4_32"
+		add element inet ipbanset v4_32 { $ATK_ADDR }
+	EOF
+	assert_dropped "$ATK_ADDR"
+	local avail
+	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
+	head -c $((avail - 256 * 1024)) /dev/zero >"$TINY/ballast"
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+	local before
+	before=$(snapshot)
+	IPBANSET_BATCH_ELEMENTS=3000 run --separate-stderr ibs -v ban -t 1h -f "$WORK/big"
+	assert_status 4
+	assert_stderr_has "no space left"
+	assert_stderr_has "first import: 7 kernel transactions of up to 3000 targets"
+	assert_stderr_has "kernel acked (second thread)"
+	assert_unchanged "$before"
+	[ "$(kernel_element_count)" -eq 2 ]
+	assert_dropped "$ATK_ADDR"
+}
+
 # The journal defers an unban's deletes and makes them in stretches (journal.c); they
 # and every other page of the transaction go to the WAL before the kernel batch, so a
 # full disk stops the command before the kernel changes. (Until the pages were written
