@@ -806,9 +806,60 @@ static size_t emit_slice(struct engine *g, struct tags *tg, size_t from, size_t 
 	return done;
 }
 
-struct new_rows;
+/* A first import's targets: the journal reads its rows straight from the list, while
+ * the kernel thread copies them into its element vectors. */
+struct new_rows {
+	const struct target_list *l;
+	size_t count[PLAN_NSETS]; /* targets per set */
+	int64_t expires;
+	int64_t *jittered;	  /* with --jitter: each target's own expiry */
+	const char *comment;
+	size_t chunk;		  /* > 0: the kernel's elements are made this many at a time */
+};
+
+/* The element vectors were sized for nr by the other thread; this one fills them with
+ * targets [from, from + count), skipping the sets in skip (if any), so the 48 bytes per
+ * target that only the kernel needs are written off the journal's path. */
+static void make_elems(struct engine *g, const struct new_rows *nr, size_t from, size_t count,
+		       const bool *skip)
+{
+	const struct target_list *l = nr->l;
+	struct nft_elem el = { .comment = nr->comment, .expires = nr->expires };
+	struct elemvec *v;
+	unsigned idx;
+	size_t k;
+
+	for (idx = 0; idx < PLAN_NSETS; idx++)
+		g->add[idx].n = 0;
+	for (k = from; k < from + count; k++) {
+		el.t = l->v[k];
+		idx = plan_set_index(el.t.family, el.t.plen);
+		if (skip && skip[idx])
+			continue;
+		if (nr->jittered)
+			el.expires = nr->jittered[k];
+		v = &g->add[idx];
+		v->v[v->n++] = el;
+	}
+}
+
+/* undo_split's elements for a first import sent chunk by chunk: the first `sent` targets
+ * made again, a chunk at a time, and queued for deletion from the sets that existed
+ * before (the new sets go whole). */
 static void undo_chunks(struct engine *g, const bool create[PLAN_NSETS],
-			const struct new_rows *nr, size_t sent);
+			const struct new_rows *nr, size_t sent)
+{
+	size_t k, n;
+	unsigned i;
+
+	for (k = 0; k < sent; k += n) {
+		n = sent - k < nr->chunk ? sent - k : nr->chunk;
+		make_elems(g, nr, k, n, create);
+		for (i = 0; i < PLAN_NSETS; i++)
+			if (g->add[i].n)
+				be_batch_del_elems_any(g->n, g->add[i].v, g->add[i].n, 0);
+	}
+}
 
 /* Take back the first `sent` adds: the whole table when this command created it,
  * otherwise the new sets (with their rules) and the elements added to the others.
@@ -853,8 +904,13 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 			  e.msg);
 }
 
+/* Transactions of `limit` adds each. nr: a first import (nftables), whose elements are
+ * made one transaction's worth at a time, in target order, into vectors that each
+ * transaction reuses. Whole, the kernel's copy of 1M targets is 48 MB of memory that only
+ * page faults make (0.2-0.4 s on the benchmark's VM); reused, 100k targets' worth is
+ * faulted in once. */
 static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t limit,
-			unsigned *ntx)
+			const struct new_rows *nr, unsigned *ntx)
 {
 	struct tags tg = { .n = 0 };
 	size_t from = 0, n, bad = SIZE_MAX;
@@ -862,13 +918,19 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
 
 	build_head(g, create);
 	for (;;) {
-		n = emit_slice(g, &tg, from, limit, NULL);
+		if (nr) {
+			n = nr->l->n - from < limit ? nr->l->n - from : limit;
+			make_elems(g, nr, from, n, NULL);
+			emit_slice(g, &tg, 0, n, NULL);
+		} else {
+			n = emit_slice(g, &tg, from, limit, NULL);
+		}
 		if (!n && from)
 			break;
 		if (be_batch_commit(g->n, &bad, &e)) {
 			report_kernel_error(&tg, bad, &e);
 			if (from)
-				undo_split(g, create, from, NULL);
+				undo_split(g, create, from, nr);
 			return IPB_EXIT_SYSTEM;
 		}
 		(*ntx)++;
@@ -991,7 +1053,7 @@ static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigne
 	bool refresh;
 
 	if (can_split(g, limit))
-		return commit_split(g, create, limit, ntx);
+		return commit_split(g, create, limit, NULL, ntx);
 	refresh = use_refresh(g, ntx);
 	build_batch(g, create, refresh, &tg);
 	ipb_phase(g->c, "batch built");
@@ -1115,17 +1177,6 @@ static bool ban_new_applies(struct engine *g, const struct target_list *l)
 	return true;
 }
 
-/* A first import's targets: the journal reads its rows straight from the list, while
- * the kernel thread copies them into its element vectors. */
-struct new_rows {
-	const struct target_list *l;
-	size_t count[PLAN_NSETS]; /* targets per set */
-	int64_t expires;
-	int64_t *jittered;	  /* with --jitter: each target's own expiry */
-	const char *comment;
-	size_t chunk;		  /* > 0: the kernel's elements are made this many at a time */
-};
-
 static const struct target *new_row(void *arg, size_t i, int64_t *expires)
 {
 	const struct new_rows *nr = arg;
@@ -1162,89 +1213,15 @@ struct kernel_job {
 	int r;
 };
 
-/* The element vectors were sized for nr by the other thread; this one fills them with
- * targets [from, from + count), skipping the sets in skip (if any), so the 48 bytes per
- * target that only the kernel needs are written off the journal's path. */
-static void make_elems(struct engine *g, const struct new_rows *nr, size_t from, size_t count,
-		       const bool *skip)
-{
-	const struct target_list *l = nr->l;
-	struct nft_elem el = { .comment = nr->comment, .expires = nr->expires };
-	struct elemvec *v;
-	unsigned idx;
-	size_t k;
-
-	for (idx = 0; idx < PLAN_NSETS; idx++)
-		g->add[idx].n = 0;
-	for (k = from; k < from + count; k++) {
-		el.t = l->v[k];
-		idx = plan_set_index(el.t.family, el.t.plen);
-		if (skip && skip[idx])
-			continue;
-		if (nr->jittered)
-			el.expires = nr->jittered[k];
-		v = &g->add[idx];
-		v->v[v->n++] = el;
-	}
-}
-
-/* A first import bigger than one transaction (nftables), made and sent one
- * transaction's worth of targets at a time, in target order, into vectors that each
- * transaction reuses. Whole, the kernel's copy of 1M targets is 48 MB of memory that
- * only page faults make (0.2-0.4 s on the benchmark's VM); reused, 100k targets' worth
- * is faulted in once. As in commit_split, a refusal takes back what went before. */
-static int commit_chunks(struct engine *g, const bool create[PLAN_NSETS],
-			 const struct new_rows *nr, unsigned *ntx)
-{
-	struct tags tg = { .n = 0 };
-	size_t from = 0, n, bad = SIZE_MAX;
-	struct ipb_err e;
-
-	ipb_verbose(g->c, "first import: %zu kernel transactions of up to %zu targets, each made "
-		    "just before it is sent", (nr->l->n + nr->chunk - 1) / nr->chunk, nr->chunk);
-	build_head(g, create);
-	while (from < nr->l->n) {
-		n = nr->l->n - from < nr->chunk ? nr->l->n - from : nr->chunk;
-		make_elems(g, nr, from, n, NULL);
-		emit_slice(g, &tg, 0, n, NULL);
-		if (be_batch_commit(g->n, &bad, &e)) {
-			report_kernel_error(&tg, bad, &e);
-			if (from)
-				undo_split(g, create, from, nr);
-			return IPB_EXIT_SYSTEM;
-		}
-		(*ntx)++;
-		from += n;
-		tg.n = 0;
-		be_batch_begin(g->n);
-	}
-	be_batch_abort(g->n);
-	return 0;
-}
-
-/* undo_split's elements for commit_chunks: the first `sent` targets made again, a chunk
- * at a time, and queued for deletion from the sets that existed before. */
-static void undo_chunks(struct engine *g, const bool create[PLAN_NSETS],
-			const struct new_rows *nr, size_t sent)
-{
-	size_t k, n;
-	unsigned i;
-
-	for (k = 0; k < sent; k += n) {
-		n = sent - k < nr->chunk ? sent - k : nr->chunk;
-		make_elems(g, nr, k, n, create);
-		for (i = 0; i < PLAN_NSETS; i++)
-			if (g->add[i].n)
-				be_batch_del_elems_any(g->n, g->add[i].v, g->add[i].n, 0);
-	}
-}
-
 static void *kernel_job_run(void *arg)
 {
 	struct kernel_job *k = arg;
 
 	if (k->nr->chunk) {
-		k->r = commit_chunks(k->g, k->create, k->nr, &k->ntx);
+		ipb_verbose(k->g->c, "first import: %zu kernel transactions of up to %zu targets, "
+			    "each made just before it is sent",
+			    (k->nr->l->n + k->nr->chunk - 1) / k->nr->chunk, k->nr->chunk);
+		k->r = commit_split(k->g, k->create, k->nr->chunk, k->nr, &k->ntx);
 	} else {
 		make_elems(k->g, k->nr, 0, k->nr->l->n, NULL);
 		ipb_phase(k->g->c, "elements made (second thread)");

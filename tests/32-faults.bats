@@ -18,6 +18,15 @@ tiny_journal() {
 	DB="$TINY/ipbanset.db"
 }
 
+# The tiny file system filled but for 256 KiB (room to open the journal and start, not
+# for 20000 rows), and a list of 20000 addresses in $WORK/big.
+fill_but_256k_and_list_20000() {
+	local avail
+	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
+	head -c $((avail - 256 * 1024)) /dev/zero >"$TINY/ballast"
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+}
+
 @test "journal on a full file system: exit 4 naming the disk, kernel unchanged, works again once space is freed" {
 	tiny_journal
 	ibs_init
@@ -56,11 +65,7 @@ tiny_journal() {
 	tiny_journal
 	ibs_init
 	ibs_ok ban -t 1h 203.0.113.0/24
-	# room to open the journal and start, not for 20000 rows
-	local avail
-	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
-	head -c $((avail - 256 * 1024)) /dev/zero >"$TINY/ballast"
-	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+	fill_but_256k_and_list_20000
 	local before
 	before=$(snapshot)
 	run --separate-stderr ibs -v ban -t 1h -f "$WORK/big"
@@ -94,10 +99,7 @@ tiny_journal() {
 		add element inet ipbanset v4_32 { $ATK_ADDR }
 	EOF
 	assert_dropped "$ATK_ADDR"
-	local avail
-	avail=$(df --output=avail -B1 "$TINY" | tail -n 1)
-	head -c $((avail - 256 * 1024)) /dev/zero >"$TINY/ballast"
-	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "10.%d.%d.%d\n", int(i / 65536), int(i / 256) % 256, i % 256 }' >"$WORK/big"
+	fill_but_256k_and_list_20000
 	local before
 	before=$(snapshot)
 	IPBANSET_BATCH_ELEMENTS=3000 run --separate-stderr ibs -v ban -t 1h -f "$WORK/big"
