@@ -20,9 +20,16 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) -pthread -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags libmnl libnftnl libipset sqlite3) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs libmnl libnftnl libipset sqlite3) -pthread
+# The libraries' flags are asked of pkg-config when a recipe first needs them, not when make
+# reads this file: on a new machine `make demo` and `make check` install the libraries
+# (deps) first, and a value computed before that would leave the link line without them.
+# Each is computed once, then kept.
+PKGS := libmnl libnftnl libipset sqlite3
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
+ALL_CFLAGS = -std=gnu11 $(WARN) -pthread -MMD -MP -D_GNU_SOURCE -DIPBANSET_VERSION='"$(VERSION)"' \
+	$(PKG_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) -pthread
 
 # Pure modules: no kernel, no SQLite. Unit tests and fuzzers link only these.
 PURE_SRC := src/common.c src/addr.c src/duration.c src/config.c src/plan.c
@@ -34,6 +41,13 @@ all: ipbanset
 
 ipbanset: $(OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+# A clear word instead of a compiler's "No such file" when the libraries are missing.
+libs-present:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
+		echo "ipbanset needs the development files of $(PKGS) (and pkg-config):" >&2; \
+		echo "run 'sudo make deps-build' (Debian) or install them by hand" >&2; exit 1; }
+$(OBJ): | libs-present
 
 src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -56,8 +70,11 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
 # Root: the bats suite builds its own network namespaces; it never touches the host's ruleset.
-check: deps check-build
-	./tests/run-all.sh
+# deps first, then a new make for the build: it asks pkg-config only once the libraries
+# are installed (tests/25-install.bats runs these two targets on a machine that has none).
+check: deps
+	$(MAKE) check-build
+	$(RUN_ALL)
 
 # everything the suites run, built and not run (CI builds it once, then runs suites side by side)
 check-build: ipbanset $(UNIT_TESTS)
@@ -66,8 +83,9 @@ check-build: ipbanset $(UNIT_TESTS)
 # (tests/33-ipset.bats, about ipset alone, runs in `make check`).
 IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
 	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats
-check-ipset: deps check-build
-	IBS_BACKEND=ipset ./tests/run-all.sh $(IPSET_TESTS)
+check-ipset: deps
+	$(MAKE) check-build
+	IBS_BACKEND=ipset $(RUN_ALL) $(IPSET_TESTS)
 
 # The whole suite again under AddressSanitizer + UBSan; asan-ipset: check-ipset's files.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -87,8 +105,15 @@ torture: ipbanset
 	TORTURE_TRIALS=$${TORTURE_TRIALS:-100} TORTURE_SIZE=$${TORTURE_SIZE:-200000} \
 		./tests/run-all.sh tests/30-torture.bats
 
+# deps-build: what building and the demo need; deps: that and what the test suites need.
+# DEPS, DEMO and RUN_ALL are variables so that a test can put stand-ins in their place.
+DEPS ?= ./tests/deps.sh
+DEMO ?= ./tests/demo.sh
+RUN_ALL ?= ./tests/run-all.sh
+deps-build:
+	@$(DEPS) build
 deps:
-	@./tests/deps.sh
+	@$(DEPS) test
 
 # libFuzzer (clang) on the pure modules, from the committed corpus; FUZZ_SECONDS each.
 fuzz:
@@ -99,8 +124,9 @@ fuzz:
 bench: ipbanset
 	./tests/bench/run.sh
 
-demo: deps ipbanset
-	./tests/demo.sh
+demo: deps-build
+	$(MAKE) ipbanset
+	$(DEMO)
 
 # shellcheck only where it is installed: not a build dependency.
 lint:
@@ -172,5 +198,6 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d src/.version $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check check-build check-ipset asan asan-ipset asan-build torture fuzz bench deps demo lint install uninstall clean
+.PHONY: all unit check check-build check-ipset asan asan-ipset asan-build torture fuzz bench deps deps-build \
+	demo libs-present lint install uninstall clean
 -include $(SRC:.c=.d)

@@ -2,14 +2,30 @@
 # Installs what building and testing ipbanset needs, unless it is all there already.
 set -eu
 
-# build and core tests
-PACKAGES="gcc make pkg-config libmnl-dev libnftnl-dev libsqlite3-dev
-nftables iproute2 iputils-ping netcat-openbsd bats jq mandoc util-linux procps sqlite3
-libipset-dev ipset iptables"
-# integrations, each tested against the real program: fail2ban, systemd-analyze,
-# cron imports (curl, python3's http.server), Ansible, packages, completions
-PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core
+# deps.sh build: what building ipbanset and `make demo` need.
+# deps.sh test (the default): that, and what the test suites need.
+mode=${1:-test}
+case "$mode" in
+build | test) ;;
+*)
+	echo "usage: deps.sh [build|test]" >&2
+	exit 2
+	;;
+esac
+
+# build, and the demo (namespaces, nft, ping)
+PACKAGES="gcc make pkg-config libmnl-dev libnftnl-dev libipset-dev libsqlite3-dev
+nftables iproute2 iputils-ping"
+if [ "$mode" = test ]; then
+	# the core tests: bats (parallel runs its files side by side), the ipset backend
+	# against iptables, the journal read with sqlite3
+	PACKAGES="$PACKAGES bats parallel jq mandoc util-linux procps sqlite3 netcat-openbsd
+ipset iptables"
+	# integrations, each tested against the real program: fail2ban, systemd-analyze,
+	# cron imports (curl, python3's http.server), Ansible, packages, completions
+	PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core
 dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio git bash-completion zsh fish"
+fi
 
 missing=()
 for p in $PACKAGES; do
@@ -19,7 +35,7 @@ for p in $PACKAGES; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-	echo "deps: all packages present"
+	echo "deps: all packages present ($mode)"
 	exit 0
 fi
 
