@@ -4,7 +4,13 @@
 
 load helper
 
-N=200000
+# CI kills batches of CRASH_SIZE (40k) sent in kernel transactions of 10k, so a batch
+# spans several transactions as a 200k one does at the default 100k; `make torture`
+# runs the full 200k at the default transaction size.
+N=${CRASH_SIZE:-40000}
+if [ -z "${CRASH_SIZE:-}" ]; then
+	export IPBANSET_BATCH_ELEMENTS=10000
+fi
 
 file_setup() {
 	ibs_init
@@ -48,22 +54,27 @@ crash_once() {
 	[ "$kernel" -eq $((bulk + others32)) ] || fail "kernel holds $kernel elements, journal $total"
 }
 
-@test "kill -9 during a 200k-address ban, then reconcile: all or nothing, kernel agrees" {
+@test "kill -9 during a large ban, then reconcile: all or nothing, kernel agrees" {
 	ibs_ok ban 198.51.100.77
 	crash_once $((RANDOM % 900 + 50))
 	assert_dropped 198.51.100.77
 }
 
-@test "kill -9 very early in a 200k-address ban" {
+@test "kill -9 very early in a large ban" {
 	ibs_ok ban 198.51.100.77
 	crash_once $((RANDOM % 40 + 5))
 }
 
-# A full run takes a few seconds here (parse, plan, one batch, journal commit): these
-# delays land around the kernel commit and the journal's.
-@test "kill -9 late in a 200k-address ban (1-5s)" {
+# The last two thirds of a full run, timed first: these delays land around the kernel
+# commits and the journal's.
+@test "kill -9 late in a large ban" {
+	local t0 ms
 	ibs_ok ban 198.51.100.77
-	crash_once $((RANDOM % 4000 + 1000))
+	t0=$EPOCHREALTIME
+	ibs_timed 300 -q ban --timeout 1h -s bulk -f "$WORK/big"
+	ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	ibs_timed 300 -q flush -s bulk
+	crash_once $((ms / 3 + RANDOM % (ms * 2 / 3 + 1)))
 	assert_dropped 198.51.100.77
 }
 
@@ -77,7 +88,7 @@ crash_once() {
 
 # The table is gone, so reconcile reads the journal and sends it side by side: a kill in
 # the middle leaves part of it in the kernel, and the next reconcile completes it.
-@test "kill -9 during a streamed reconcile of 200k, then reconcile again: kernel agrees" {
+@test "kill -9 during a streamed reconcile, then reconcile again: kernel agrees" {
 	run --separate-stderr ibs_timed 300 -q ban --timeout 1h -s bulk -f "$WORK/big"
 	assert_status 0
 	ip netns exec "$SRV" nft flush ruleset
@@ -94,7 +105,7 @@ crash_once() {
 	jq_ok ".total == $N and .kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0"
 }
 
-@test "a 200k-address ban completes, and unban -f removes it all" {
+@test "a large ban completes, and flush removes it all" {
 	local t0=$EPOCHREALTIME
 	run --separate-stderr ibs_timed 300 --json ban -t 1h -s bulk -f "$WORK/big"
 	assert_status 0
@@ -102,7 +113,7 @@ crash_once() {
 	jq_ok ".added == $N"
 	run --separate-stderr ibs_timed 300 status --verify --json
 	jq_ok ".total == $N and .kernel.in_sync == true"
-	assert_kernel_has v4_32 10.3.13.63
+	assert_kernel_has v4_32 "$(tail -n1 "$WORK/big")"
 	run --separate-stderr ibs_timed 300 --json flush -s bulk
 	assert_status 0
 	jq_ok ".removed == $N"

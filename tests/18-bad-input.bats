@@ -1,5 +1,9 @@
 #!/usr/bin/env bats
 # Invalid input: exit 2, a message on stderr starting "ipbanset: ", nothing changed.
+#
+# The argument and configuration cases never reach the kernel: each group below is one
+# table of cases run against one namespace and one journal (a test's set-up costs more
+# than a case), and reports every case that fails, not only the first.
 
 load helper
 
@@ -7,54 +11,85 @@ file_setup() {
 	ibs_init
 	ibs_ok ban -s keep 198.51.100.3
 	BEFORE=$(snapshot)
+	FAILED=()
+	CASES=0
 }
 
-# invalid [--names TOKEN] ARGS...: ipbanset ARGS exits 2 and changes nothing.
-invalid() {
-	local token=
-	if [ "$1" = --names ]; then
+# bad NAME [--names TOKEN] ARGS...: ipbanset ARGS exits 2 with a message on stderr that
+# starts "ipbanset: " (and names TOKEN), and changes nothing. A failing case is printed
+# and counted; `cases_pass` at the end of the test fails it.
+bad() {
+	local name=$1 token=
+	shift
+	if [ "${1:-}" = --names ]; then
 		token=$2
 		shift 2
 	fi
 	run --separate-stderr ibs "$@"
-	assert_status 2
-	assert_stderr_prefixed
-	if [ -n "$token" ]; then assert_stderr_has "$token"; fi
-	assert_unchanged "$BEFORE"
+	bad_check "$name" "$token"
 }
 
-# bad_config LINE: a config whose line 2 is LINE makes ban exit 2 with CONF:2:.
-bad_config() {
+# bad_check NAME TOKEN: the checks of `bad`, on the last run.
+bad_check() {
+	local why=
+	CASES=$((CASES + 1))
+	if [ "$status" -ne 2 ]; then
+		why="exit $status, not 2"
+	elif [[ "$stderr" != ipbanset:\ * ]]; then
+		why="stderr does not start with 'ipbanset: '"
+	elif [ -n "$2" ] && [[ "$stderr" != *"$2"* ]]; then
+		why="stderr does not name '$2'"
+	elif [ "$(snapshot)" != "$BEFORE" ]; then
+		why="the journal or the kernel changed"
+	fi
+	if [ -n "$why" ]; then
+		printf 'case "%s": %s\nstdout: %s\nstderr: %s\n' "$1" "$why" "$output" "$stderr" >&2
+		FAILED+=("$1")
+	fi
+}
+
+# bad_config_line LINE: a config whose line 2 is LINE makes ban exit 2 naming CONF:2:.
+bad_config_line() {
 	cp "$CONF" "$WORK/good.conf"
 	printf '# line 1\n%s\n' "$1" >"$CONF"
 	chmod 0600 "$CONF"
 	run --separate-stderr ibs ban "$ATK_ADDR"
 	cp "$WORK/good.conf" "$CONF"
-	assert_status 2
-	assert_stderr_prefixed
-	assert_stderr_has "$CONF:2:"
-	assert_unchanged "$BEFORE"
+	bad_check "config: $1" "$CONF:2:"
 }
 
-# ---- addresses
-@test "bad address: 256.1.1.1" { invalid --names 256.1.1.1 ban 256.1.1.1; }
-@test "bad address: 1.2.3" { invalid --names 1.2.3 ban 1.2.3; }
-@test "bad address: 1.2.3.4.5" { invalid --names 1.2.3.4.5 ban 1.2.3.4.5; }
-@test "bad address: 010.1.1.1 (leading zero)" { invalid --names 010.1.1.1 ban 010.1.1.1; }
-@test "bad address: 2001:db8::g" { invalid --names 2001:db8::g ban 2001:db8::g; }
-@test "bad address: empty string" { invalid ban ""; }
-@test "bad address: trailing space '1.2.3.4 '" { invalid ban "1.2.3.4 "; }
-@test "bad address: 2001:db8:::1" { invalid --names 2001:db8:::1 ban 2001:db8:::1; }
-@test "bad address: a hostname" { invalid --names example.com ban example.com; }
-@test "bad address in unban" { invalid --names 300.1.1.1 unban 300.1.1.1; }
+cases_pass() {
+	if [ "${#FAILED[@]}" -gt 0 ]; then
+		fail "${#FAILED[@]} of $CASES cases failed: $(printf '"%s" ' "${FAILED[@]}")"
+	fi
+	[ "$CASES" -gt 0 ] || fail "no case ran"
+}
 
-# ---- prefixes
-@test "bad prefix: 1.2.3.4/33" { invalid --names 1.2.3.4/33 ban 1.2.3.4/33; }
-@test "bad prefix: ::/129" { invalid --names ::/129 ban ::/129; }
-@test "bad prefix: 1.2.3.4/ (empty length)" { invalid --names 1.2.3.4/ ban 1.2.3.4/; }
-@test "bad prefix: /24 (no address)" { invalid --names /24 ban /24; }
-@test "bad prefix: 1.2.3.4/-1" { invalid --names 1.2.3.4/-1 ban 1.2.3.4/-1; }
-@test "bad prefix: 1.2.3.4/24x" { invalid --names 1.2.3.4/24x ban 1.2.3.4/24x; }
+# invalid [--names TOKEN] ARGS...: one case, in a test of its own.
+invalid() {
+	bad "$BATS_TEST_DESCRIPTION" "$@"
+	cases_pass
+}
+
+@test "bad addresses and prefixes (16 cases)" {
+	bad "bad address: 256.1.1.1" --names 256.1.1.1 ban 256.1.1.1
+	bad "bad address: 1.2.3" --names 1.2.3 ban 1.2.3
+	bad "bad address: 1.2.3.4.5" --names 1.2.3.4.5 ban 1.2.3.4.5
+	bad "bad address: 010.1.1.1 (leading zero)" --names 010.1.1.1 ban 010.1.1.1
+	bad "bad address: 2001:db8::g" --names 2001:db8::g ban 2001:db8::g
+	bad "bad address: empty string" ban ""
+	bad "bad address: trailing space '1.2.3.4 '" ban "1.2.3.4 "
+	bad "bad address: 2001:db8:::1" --names 2001:db8:::1 ban 2001:db8:::1
+	bad "bad address: a hostname" --names example.com ban example.com
+	bad "bad address in unban" --names 300.1.1.1 unban 300.1.1.1
+	bad "bad prefix: 1.2.3.4/33" --names 1.2.3.4/33 ban 1.2.3.4/33
+	bad "bad prefix: ::/129" --names ::/129 ban ::/129
+	bad "bad prefix: 1.2.3.4/ (empty length)" --names 1.2.3.4/ ban 1.2.3.4/
+	bad "bad prefix: /24 (no address)" --names /24 ban /24
+	bad "bad prefix: 1.2.3.4/-1" --names 1.2.3.4/-1 ban 1.2.3.4/-1
+	bad "bad prefix: 1.2.3.4/24x" --names 1.2.3.4/24x ban 1.2.3.4/24x
+	cases_pass
+}
 
 # ---- all-or-nothing
 @test "one bad target among good ones: nothing is banned" {
@@ -62,28 +97,33 @@ bad_config() {
 	assert_reachable "$ATK_ADDR"
 }
 
-# ---- durations
-@test "bad duration: abc" { invalid --names abc ban --timeout abc "$ATK_ADDR"; }
-@test "bad duration: 1x" { invalid --names 1x ban --timeout 1x "$ATK_ADDR"; }
-@test "bad duration: 1h1h" { invalid --names 1h1h ban --timeout 1h1h "$ATK_ADDR"; }
-@test "bad duration: 1.5h" { invalid --names 1.5h ban --timeout 1.5h "$ATK_ADDR"; }
-@test "bad duration: 99999999999999999999" { invalid --names 99999999999999999999 ban --timeout 99999999999999999999 "$ATK_ADDR"; }
-@test "bad duration: 20y" { invalid --names 20y ban --timeout 20y "$ATK_ADDR"; }
-@test "bad duration: -5" { invalid ban --timeout -5 "$ATK_ADDR"; }
-@test "bad duration: empty" { invalid ban --timeout "" "$ATK_ADDR"; }
-@test "bad duration for sync" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid sync -s feed --timeout 5q -f "$WORK/f"; }
-@test "bad duration for log --since" { invalid log --since soon; }
+@test "bad durations (10 cases)" {
+	bad "bad duration: abc" --names abc ban --timeout abc "$ATK_ADDR"
+	bad "bad duration: 1x" --names 1x ban --timeout 1x "$ATK_ADDR"
+	bad "bad duration: 1h1h" --names 1h1h ban --timeout 1h1h "$ATK_ADDR"
+	bad "bad duration: 1.5h" --names 1.5h ban --timeout 1.5h "$ATK_ADDR"
+	bad "bad duration: 99999999999999999999" --names 99999999999999999999 ban --timeout 99999999999999999999 "$ATK_ADDR"
+	bad "bad duration: 20y" --names 20y ban --timeout 20y "$ATK_ADDR"
+	bad "bad duration: -5" ban --timeout -5 "$ATK_ADDR"
+	bad "bad duration: empty" ban --timeout "" "$ATK_ADDR"
+	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
+	bad "bad duration for sync" sync -s feed --timeout 5q -f "$WORK/f"
+	bad "bad duration for log --since" log --since soon
+	cases_pass
+}
 
-# ---- config lines
-@test "config: unknown key" { bad_config 'colour = blue'; }
-@test "config: hook = sideways" { bad_config 'hook = sideways'; }
-@test "config: priority = abc" { bad_config 'priority = abc'; }
-@test "config: priority out of range" { bad_config 'priority = 5000'; }
-@test "config: verdict = maybe" { bad_config 'verdict = maybe'; }
-@test "config: allow = 300.1.1.1" { bad_config 'allow = 300.1.1.1'; }
-@test "config: ipv6_prefix = 129" { bad_config 'ipv6_prefix = 129'; }
-@test "config: default_timeout = forever" { bad_config 'default_timeout = forever'; }
-@test "config: missing '='" { bad_config 'default_timeout 1h'; }
+@test "bad configuration lines name CONF:2: (9 cases)" {
+	bad_config_line 'colour = blue'
+	bad_config_line 'hook = sideways'
+	bad_config_line 'priority = abc'
+	bad_config_line 'priority = 5000'
+	bad_config_line 'verdict = maybe'
+	bad_config_line 'allow = 300.1.1.1'
+	bad_config_line 'ipv6_prefix = 129'
+	bad_config_line 'default_timeout = forever'
+	bad_config_line 'default_timeout 1h'
+	cases_pass
+}
 
 # ---- file lines
 @test "file: bad address on line 3 of 5 names FILE:3:" {
@@ -96,42 +136,44 @@ bad_config() {
 	invalid --names "$WORK/two:2:" unban -s keep -f "$WORK/two"
 }
 
-# ---- options and commands
-@test "unknown option --bogus" { invalid --names --bogus ban --bogus "$ATK_ADDR"; }
-@test "unknown global option before the command" { invalid --names --frobnicate --frobnicate list; }
-@test "unknown command" { invalid --names frobnicate frobnicate; }
-@test "no command at all" { invalid; }
-@test "ban with no target" { invalid ban; }
-@test "unban with no target" { invalid unban; }
-@test "ban with both targets and -f" {
+@test "bad options and commands (29 cases)" {
+	bad "unknown option --bogus" --names --bogus ban --bogus "$ATK_ADDR"
+	bad "unknown global option before the command" --names --frobnicate --frobnicate list
+	bad "unknown command" --names frobnicate frobnicate
+	bad "no command at all"
+	bad "ban with no target" ban
+	bad "unban with no target" unban
 	printf '%s\n' 198.51.100.77 >"$WORK/f"
-	invalid ban "$ATK_ADDR" -f "$WORK/f"
-}
-@test "sync without --source" {
+	bad "ban with both targets and -f" ban "$ATK_ADDR" -f "$WORK/f"
 	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
-	invalid sync -f "$WORK/f"
+	bad "sync without --source" sync -f "$WORK/f"
+	bad "sync without -f" sync -s feed
+	bad "unban with both --source and --all-sources" unban -s keep --all-sources 198.51.100.3
+	bad "list --family 5" list --family 5
+	bad "status --format xml" --names xml status --format xml
+	bad "query with two targets" query "$ATK_ADDR" 198.51.100.3
+	bad "query with no target" query
+	bad "init --hook sideways" --names sideways init --hook sideways
+	bad "init --verdict maybe" --names maybe init --verdict maybe
+	bad "init --priority abc" --names abc init --priority abc
+	bad "--timeout with no value" ban "$ATK_ADDR" --timeout
+	bad "bad table name" -T 'bad name!' list
+	bad "--jitter abc" --names abc ban --jitter abc "$ATK_ADDR"
+	bad "--jitter 0" --names 0 ban --jitter 0 "$ATK_ADDR"
+	bad "--jitter that overflows the timeout" --names 1000w ban -t 500w --jitter 1000w "$ATK_ADDR"
+	bad "--jitter does not apply to unban" --names --jitter unban --jitter 1m "$ATK_ADDR"
+	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
+	bad "--max-removals 5x" --names 5x sync -s feed --max-removals 5x -f "$WORK/f"
+	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
+	bad "--max-removals 101%" --names 101% sync -s feed --max-removals 101% -f "$WORK/f"
+	printf '%s\n' "$ATK_ADDR" >"$WORK/f"
+	bad "--max-removals -1" --names -1 sync -s feed --max-removals -1 -f "$WORK/f"
+	bad "--max-removals applies only to sync" --names --max-removals ban --max-removals 3 "$ATK_ADDR"
+	bad "--netns with a slash" --names ../x --netns ../x list
+	bad "--netns that does not exist" --names ibs-no-such-ns --netns ibs-no-such-ns ban "$ATK_ADDR"
+	cases_pass
 }
-@test "sync without -f" { invalid sync -s feed; }
-@test "unban with both --source and --all-sources" { invalid unban -s keep --all-sources 198.51.100.3; }
-@test "list --family 5" { invalid list --family 5; }
-@test "status --format xml" { invalid --names xml status --format xml; }
-@test "query with two targets" { invalid query "$ATK_ADDR" 198.51.100.3; }
-@test "query with no target" { invalid query; }
-@test "init --hook sideways" { invalid --names sideways init --hook sideways; }
-@test "init --verdict maybe" { invalid --names maybe init --verdict maybe; }
-@test "init --priority abc" { invalid --names abc init --priority abc; }
-@test "--timeout with no value" { invalid ban "$ATK_ADDR" --timeout; }
-@test "bad table name" { invalid -T 'bad name!' list; }
-@test "--jitter abc" { invalid --names abc ban --jitter abc "$ATK_ADDR"; }
-@test "--jitter 0" { invalid --names 0 ban --jitter 0 "$ATK_ADDR"; }
-@test "--jitter that overflows the timeout" { invalid --names 1000w ban -t 500w --jitter 1000w "$ATK_ADDR"; }
-@test "--jitter does not apply to unban" { invalid --names --jitter unban --jitter 1m "$ATK_ADDR"; }
-@test "--max-removals 5x" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names 5x sync -s feed --max-removals 5x -f "$WORK/f"; }
-@test "--max-removals 101%" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names 101% sync -s feed --max-removals 101% -f "$WORK/f"; }
-@test "--max-removals -1" { printf '%s\n' "$ATK_ADDR" >"$WORK/f"; invalid --names -1 sync -s feed --max-removals -1 -f "$WORK/f"; }
-@test "--max-removals applies only to sync" { invalid --names --max-removals ban --max-removals 3 "$ATK_ADDR"; }
-@test "--netns with a slash" { invalid --names ../x --netns ../x list; }
-@test "--netns that does not exist" { invalid --names ibs-no-such-ns --netns ibs-no-such-ns ban "$ATK_ADDR"; }
+
 @test "missing explicit config file" {
 	run --separate-stderr ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$WORK/nope.conf" ban "$ATK_ADDR"
 	assert_status 2

@@ -92,7 +92,8 @@ reboot_server() {
 
 setup() {
 	unset SSH_CONNECTION SSH_CLIENT IPBANSET_DB IPBANSET_TABLE
-	local tag="${IBS_RUN:-$$}-${BATS_TEST_NUMBER}-${RANDOM}"
+	# BASHPID: files run side by side (bats --jobs), and their test numbers repeat
+	local tag="${IBS_RUN:-$$}-${BATS_TEST_NUMBER}-${BASHPID}-${RANDOM}"
 	SRV="ibs-srv-$tag"
 	ATK="ibs-atk-$tag"
 	BG_PIDS=()
@@ -422,10 +423,45 @@ ping_once() {
 	ip netns exec "$ATK" ping "$fam" -n -q -c1 -W1 -I "$src" "$dst" >/dev/null 2>&1
 }
 
-assert_dropped() {
-	if can_reach "$@"; then
-		fail "expected packets from $1 to be dropped, but the ping got through"
+# drop_count: the packets that ipbanset's own rules in the server namespace have matched
+# (and so dropped or rejected) so far: the nftables rules' counters, or with the ipset
+# backend those of the iptables rules that match its sets.
+drop_count() {
+	local t=${TABLE:-ipbanset}
+	if is_ipset; then
+		{
+			ip netns exec "$SRV" iptables-save -c
+			ip netns exec "$SRV" ip6tables-save -c
+		} 2>/dev/null | awk -v set=" $t-" '/--match-set/ && index($0, set) {
+			gsub(/[][]/, "", $1); split($1, c, ":"); n += c[1] } END { print n + 0 }'
+	else
+		nft_json 2>/dev/null | jq '[.nftables[] | select(.rule) | .rule.expr[]
+			| select(type == "object" and has("counter")) | .counter.packets] | add // 0'
 	fi
+}
+
+# assert_dropped SRC [6]: one ping from SRC goes unanswered and ipbanset's rules counted
+# it. The counter proves the drop at once, so the ping waits 0.3 s for an answer, not
+# two pings of a second each. A ping that neither got an answer nor was counted had not
+# reached the server yet (neighbour discovery on a loaded machine): it is sent again.
+assert_dropped() {
+	local src=$1 fam=-4 dst=$SRV_ADDR before after _
+	if [ "${2:-}" = 6 ] || [[ "$src" == *:* ]]; then
+		fam=-6
+		dst=$SRV_ADDR6
+	fi
+	for _ in 1 2 3 4 5 6; do
+		before=$(drop_count)
+		if ip netns exec "$ATK" ping "$fam" -n -q -c1 -W0.3 -I "$src" "$dst" >/dev/null 2>&1; then
+			fail "expected packets from $src to be dropped, but the ping got through"
+			return
+		fi
+		after=$(drop_count)
+		if [ "$after" -gt "$before" ]; then
+			return 0
+		fi
+	done
+	fail "no ping from $src was answered, but ipbanset's rules counted none of them"
 }
 
 # Two more tries here cost nothing when the packet gets through, and cover a neighbour

@@ -45,29 +45,58 @@ done
 # names this run's namespaces (see helper.bash), so leftovers are told apart
 export IBS_RUN="r$$"
 
-echo "== bats"
+# Files run side by side, IBS_JOBS at a time (bats --jobs, with GNU parallel): each test
+# makes its own namespaces, journal and configuration. The files in SERIAL run alone,
+# after the others: 26-packages installs the .deb on the machine itself, where
+# 22-completions checks that no ipbanset is on the PATH.
+SERIAL=" tests/26-packages.bats "
+jobs=${IBS_JOBS:-4}
 if [ "$#" -gt 0 ]; then
 	files=("$@")
 else
 	files=(tests/*.bats)
 fi
-bats --tap "${files[@]}" 2>&1 | tee "$tmp/bats.tap"
-rc=${PIPESTATUS[0]}
-plan=$(grep -Em1 '^1\.\.[0-9]+$' "$tmp/bats.tap" | sed 's/^1\.\.//')
-b_ok=$(grep -Ec '^ok [0-9]+ ' "$tmp/bats.tap")
-b_skip=$(grep -Ec '^ok [0-9]+ .*# [Ss][Kk][Ii][Pp]' "$tmp/bats.tap")
-b_fail=$(grep -Ec '^not ok [0-9]+ ' "$tmp/bats.tap")
-b_pass=$((b_ok - b_skip))
-if [ -z "$plan" ]; then
-	echo "run-all: bats printed no plan (exit $rc)" >&2
-	b_fail=$((b_fail + 1))
-elif [ $((b_ok + b_fail)) -lt "$plan" ]; then
-	echo "run-all: bats planned $plan tests but reported $((b_ok + b_fail))" >&2
-	b_fail=$((b_fail + plan - b_ok - b_fail))
+together=()
+alone=()
+for f in "${files[@]}"; do
+	if [[ "$SERIAL" == *" $f "* ]] || [ "$jobs" -le 1 ]; then alone+=("$f"); else together+=("$f"); fi
+done
+
+b_pass=0
+b_fail=0
+b_skip=0
+# bats_tap NAME ARGS...: runs bats --tap ARGS, adds its counts to b_pass/b_fail/b_skip.
+bats_tap() {
+	local name=$1 rc plan ok skip bad
+	shift
+	echo "== bats ($name)"
+	bats --tap "$@" 2>&1 | tee "$tmp/$name.tap"
+	rc=${PIPESTATUS[0]}
+	plan=$(grep -Em1 '^1\.\.[0-9]+$' "$tmp/$name.tap" | sed 's/^1\.\.//')
+	ok=$(grep -Ec '^ok [0-9]+ ' "$tmp/$name.tap")
+	skip=$(grep -Ec '^ok [0-9]+ .*# [Ss][Kk][Ii][Pp]' "$tmp/$name.tap")
+	bad=$(grep -Ec '^not ok [0-9]+ ' "$tmp/$name.tap")
+	if [ -z "$plan" ]; then
+		echo "run-all: bats printed no plan (exit $rc)" >&2
+		bad=$((bad + 1))
+	elif [ $((ok + bad)) -lt "$plan" ]; then
+		echo "run-all: bats planned $plan tests but reported $((ok + bad))" >&2
+		bad=$((bad + plan - ok - bad))
+	fi
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		echo "run-all: bats exited $rc although no test failed" >&2
+		bad=1
+	fi
+	b_pass=$((b_pass + ok - skip))
+	b_fail=$((b_fail + bad))
+	b_skip=$((b_skip + skip))
+}
+
+if [ "${#together[@]}" -gt 0 ]; then
+	bats_tap "$jobs at a time" --jobs "$jobs" "${together[@]}"
 fi
-if [ "$rc" -ne 0 ] && [ "$b_fail" -eq 0 ]; then
-	echo "run-all: bats exited $rc although no test failed" >&2
-	b_fail=1
+if [ "${#alone[@]}" -gt 0 ]; then
+	bats_tap "one at a time" "${alone[@]}"
 fi
 passed=$((passed + b_pass))
 failed=$((failed + b_fail))
