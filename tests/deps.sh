@@ -25,6 +25,8 @@ ipset iptables"
 	# cron imports (curl, python3's http.server), Ansible, packages, completions
 	PACKAGES="$PACKAGES fail2ban python3 systemd curl ansible-core
 dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio git bash-completion zsh fish"
+	# the libFuzzer targets (tests/fuzz)
+	PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi
 
 missing=()
