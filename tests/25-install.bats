@@ -239,3 +239,50 @@ installed_ibs() {
 	assert_status 3
 	assert_reachable 192.0.2.10
 }
+
+# first_contact_tree DIR: a copy of the source tree (no build products) with stand-ins for
+# a new machine: a pkg-config that knows no library until the deps step has run, and a
+# deps step that records its argument and "installs" them.
+first_contact_tree() {
+	T=$1
+	mkdir -p "$T/src" "$T/bin"
+	(cd "$SRCDIR" && git ls-files -z | tar --null -T - -cf -) | tar -C "$T/src" -xf -
+	cat >"$T/bin/pkg-config" <<-EOF2
+		#!/bin/sh
+		[ -e "$T/installed" ] || exit 1
+		exec /usr/bin/pkg-config "\$@"
+	EOF2
+	cat >"$T/bin/deps" <<-EOF2
+		#!/bin/sh
+		echo "deps \$1" >>"$T/deps.log"
+		touch "$T/installed"
+	EOF2
+	chmod +x "$T/bin/pkg-config" "$T/bin/deps"
+	FIRST=(-C "$T/src" PKG_CONFIG="$T/bin/pkg-config" DEPS="$T/bin/deps" CFLAGS=-O0)
+}
+
+@test "a new machine: the first make demo installs the build's packages, then builds, links and runs the demo" {
+	first_contact_tree "$BATS_TEST_TMPDIR/fresh"
+	# without the libraries, a plain make says what to do instead of failing to link
+	run --separate-stderr make "${FIRST[@]}" ipbanset
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"sudo make deps-build"* ]] || fail "no advice: $stderr"
+	[ ! -e "$T/src/ipbanset" ]
+	run --separate-stderr make "${FIRST[@]}" demo
+	assert_status 0
+	[ "$(cat "$T/deps.log")" = "deps build" ] || fail "deps ran as: $(cat "$T/deps.log")"
+	[[ "$output" == *"(dropped, as expected)"* ]] || fail "the demo did not show the drop: $output"
+	"$T/src/ipbanset" --version
+}
+
+@test "a new machine: the first make check installs the test packages, then builds and runs the suite" {
+	first_contact_tree "$BATS_TEST_TMPDIR/fresh"
+	printf '#!/bin/sh\necho "suite ran in $PWD"; ls tests/unit/test_addr ipbanset\n' >"$T/bin/run-all"
+	chmod +x "$T/bin/run-all"
+	run --separate-stderr make "${FIRST[@]}" RUN_ALL="$T/bin/run-all" check
+	assert_status 0
+	[ "$(cat "$T/deps.log")" = "deps test" ] || fail "deps ran as: $(cat "$T/deps.log")"
+	[[ "$output" == *"suite ran in $T/src"* ]] || fail "the suite did not run: $output"
+	"$T/src/tests/unit/test_addr" >/dev/null
+	"$T/src/ipbanset" --version
+}
