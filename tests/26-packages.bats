@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The Debian package and the RPM, built from a copy of the tree: lintian has no error;
 # the .deb installs (conffiles, no unit started), its ipbanset bans for real with the
 # shipped configuration and the default journal, and a purge removes every trace; the
