@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # ipbanset — see README.md
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin

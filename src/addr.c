@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Targets: parsing, formatting and comparing IPv4/IPv6 prefixes; reading list files. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Targets: IPv4/IPv6 addresses and CIDR prefixes. Pure; no I/O except listfile_read. */
 #ifndef IPBANSET_ADDR_H
 #define IPBANSET_ADDR_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Dispatch from the backend calls to nft.c or ipset.c. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The kernel backend: what the engine and the commands call to change and read the
  * kernel, so that everything above (journal, planning, commands, output) is shared by
  * the firewalls ipbanset can drive:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Command-line plumbing shared by the commands: messages, targets, the journal. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* ban, unban, sync, flush: the commands that change bans. Each is one engine run:
  * one journal transaction bracketing one kernel batch. */
 #include <errno.h>

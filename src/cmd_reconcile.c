@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* reconcile, init, teardown, gc: the commands that bring kernel and journal together. */
 #include <errno.h>
 #include <linux/netfilter.h>

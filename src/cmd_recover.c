@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* recover: rebuild a damaged journal from what the kernel still enforces. Each element's
  * comment carries "SOURCE: REASON" and its remaining timeout gives the expiry. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* init --print-rules: the iptables and ip6tables rules that make the kernel drop what the
  * ipset backend's sets hold. ipbanset never installs them: they belong to the host's
  * firewall configuration (iptables-persistent, firewalld), which must load after

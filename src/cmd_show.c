@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* query, list, log: read-only views of the journal. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* watch: a small daemon that puts the bans back when someone else removes them (a
  * firewall reload, "nft flush ruleset"), and records expiries in the history. */
 #include <errno.h>

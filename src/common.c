@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Small helpers shared by every module: error text, escaping, a string buffer. */
 #include <errno.h>
 #include <stdio.h>

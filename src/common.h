@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Shared types and helpers for every ipbanset module. */
 #ifndef IPBANSET_COMMON_H
 #define IPBANSET_COMMON_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* /etc/ipbanset/ipbanset.conf: parse "key = value" lines and load the file safely. */
 #include <errno.h>
 #include <fcntl.h>

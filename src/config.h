@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* /etc/ipbanset/ipbanset.conf: "key = value" lines, '#' comments. Pure parse + file load. */
 #ifndef IPBANSET_CONFIG_H
 #define IPBANSET_CONFIG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Durations: "300", "1h30m", "2d", "permanent". */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The engine: every state-changing command is one journal transaction (BEGIN IMMEDIATE)
  * that brackets one netlink batch. The journal is written first, inside the open
  * transaction; the batch goes to the kernel; the journal commits only after the kernel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* ipbanset: ban addresses and prefixes in nftables sets, with a journal.
  * This file only parses the command line and dispatches. */
 #include <errno.h>

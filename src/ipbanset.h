@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* What the command modules share: the parsed command line and the engine that brackets
  * one netlink batch inside one journal transaction. */
 #ifndef IPBANSET_IPBANSET_H

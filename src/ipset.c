@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The ipset backend over libipset: see ipset.h for the layout and the guarantees.
  * Commands go through ipset_parse_line, the parser of `ipset restore`, one line each;
  * listings come back in save format through the library's output callback. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The ipset backend: the only file that includes libipset (the library the ipset tool
  * is built on). It never runs the ipset program.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The ban journal on SQLite: safe opening, schema migrations, cached statements. */
 #include <errno.h>
 #include <fcntl.h>

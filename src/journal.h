@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The ban journal: an SQLite database (WAL). The only file that includes sqlite3.h.
  * Functions return 0 or -errno (-EIO for SQLite errors, -EBUSY when the busy timeout ran
  * out, -ENOSPC for a full disk, -EPERM for unsafe permissions, -EBADMSG for a corrupt

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Two reads of one sorted sequence that meet in the middle: one side reads ascending, the
  * other descending, each on its own thread, and together they hold every element once.
  *

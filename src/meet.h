@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* meet.c: two reads of one sorted sequence, one ascending and one descending on
  * another thread, that stop where they meet. */
 #ifndef IPBANSET_MEET_H

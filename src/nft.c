@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The kernel side: nf_tables over one netlink socket, with libmnl + libnftnl.
  *
  * Batches are built in one growable buffer and sent with one sendmsg: nfnetlink only

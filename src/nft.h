@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The kernel side: nf_tables over netlink with libmnl + libnftnl. The only file that
  * includes libmnl/libnftnl. Functions return 0 or -errno and fill e->msg with a
  * message that includes the kernel's extended-ack text when there is one; they never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Planning: from logical bans to kernel elements, and the diffs between them. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Planning: from logical bans (journal rows) to kernel elements, and the diffs between
  * them. Pure; no I/O.
  *

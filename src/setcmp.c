@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Set comparison by dump: only for sets small enough to dump (see SETCMP_DUMP_LIMIT). */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Comparing one kernel set with what the journal says it must hold (reconcile, status). */
 #ifndef IPBANSET_SETCMP_H
 #define IPBANSET_SETCMP_H

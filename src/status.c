@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* status: counts and expiries from the journal, and whether the kernel enforces them.
  * The drift check never dumps a large set: it trusts an unchanged ruleset generation,
  * dumps small sets, and samples large ones with targeted GETs (--verify dumps all). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* sync's two reads side by side. A list in a regular file is read on a second thread
  * while this one locks the journal and reads the source's current bans in target order.
  * When the list is read, the second thread opens its own read connection and reads the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The test bed itself: private namespaces, every attacker source reaches the server.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # init: table, chain, hook/priority/verdict, idempotence, repair; teardown.
 
 load helper

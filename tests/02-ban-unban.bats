@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # ban drops, unban restores; IPv4 and IPv6; targets as given.
 
 load helper

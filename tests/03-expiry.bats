@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The kernel enforces expiry on its own: no ipbanset process runs when a ban ends.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # CIDR prefixes, nested prefixes with their own expiries.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Durations; a repeated ban never shortens; --replace does.
 
 load helper

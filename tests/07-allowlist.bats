@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The allowlist refuses bans (exit 3); nothing changes; the message names the range.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # -f FILE and -f - (stdin): plain lists, Spamhaus DROP, FireHOL netsets; bad lines.
 
 load helper

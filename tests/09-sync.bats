@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # sync: one source's bans become exactly a file's targets; other sources untouched.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # --dry-run computes and reports, changes neither journal nor kernel.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # query: 0 wholly banned, 1 not, 2 invalid.
 
 load helper

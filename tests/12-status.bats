@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # status: counts, expiring buckets, next, kernel sync; text, JSON, Prometheus.
 
 load helper

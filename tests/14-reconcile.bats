@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Drift and repair: nft flush ruleset, a reboot.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # kill -9 in the middle of a big batch: reconcile leaves journal and kernel agreeing,
 # with all of the batch or none of it.
 

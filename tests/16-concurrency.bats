@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Many invocations at once: all succeed, every ban is there afterwards.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Not root: exit 4. Journal or config writable by group/other: exit 4.
 
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Invalid input: exit 2, a message on stderr starting "ipbanset: ", nothing changed.
 #
 # The argument and configuration cases never reach the kernel: each group below is one

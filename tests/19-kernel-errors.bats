@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Kernel refusals: the error names the target that caused it, and nothing changes.
 
 load helper

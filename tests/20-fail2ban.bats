@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The shipped fail2ban action (packaging/fail2ban/action.d/ipbanset.conf), driven by
 # the real fail2ban-server running inside the server namespace, with a private
 # configuration, database and log file per test.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The systemd units in packaging/systemd: they pass systemd-analyze verify without a
 # single message, enable into the right targets with no ordering cycle at boot, and the
 # commands they run put the bans back after the ruleset was flushed or reloaded; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Shell completions (completions/): bash driven through its completion function as
 # readline would call it (with and without the bash-completion package), zsh through a
 # real interactive zsh on a pseudo-terminal, fish through complete -C. Commands,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Block-list imports from cron: packaging/cron/ipbanset-import never empties a source
 # because a download failed, came back empty or truncated; sync --max-removals and
 # --jitter, which it relies on.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The Ansible role (packaging/ansible): three "hosts" that are three network
 # namespaces on this machine, each with its own journal and config. Host 1 is the
 # helper's server namespace, so packets from the attacker prove its bans.

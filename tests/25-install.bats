@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # make install / make uninstall into a temporary root: every file, its mode and content,
 # the @SBINDIR@ substitution in the units, the configuration that is never overwritten,
 # and an uninstall that leaves no file. The installed binary, with the installed example

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The Debian package and the RPM, built from a copy of the tree: lintian has no error;
 # the .deb installs (conffiles, no unit started), its ipbanset bans for real with the
 # shipped configuration and the default journal, and a purge removes every trace; the
@@ -125,6 +126,8 @@ DEB_FILES="/usr/sbin/ipbanset /usr/sbin/ipbanset-import /usr/share/man/man8/ipba
 	refute grep -q 'systemd-service-file-refers-to-unusual-wantedby-target' <<<"$output"
 	refute grep -q 'no-manual-page' <<<"$output"
 	refute grep -q 'manpage-has' <<<"$output"
+	# nothing about the copyright file or a licence (extra-license-file, a DEP-5 mistake)
+	refute grep -Eqi 'copyright|licen[cs]e' <<<"$output"
 }
 
 @test "deb: the binary is hardened, reports the package version, and the units name it" {
@@ -253,4 +256,30 @@ prerm: deb-systemd-invoke stop ipbanset-watch.service >/dev/null || true" ] ||
 	grep -qx 'ExecStart=/usr/sbin/ipbanset watch' "$x/usr/lib/systemd/system/ipbanset-watch.service"
 	# the build ran the unit tests (%check), and they passed
 	grep -qE '^test_plan: [0-9]+ passed, 0 failed' "$PKG/rpm.log"
+}
+
+@test "deb and rpm: the licence, GPL-2 in the .deb's copyright file, GPL-2.0-only and COPYING in the .rpm" {
+	build_ok deb
+	build_ok rpm
+	local src x=$BATS_TEST_TMPDIR/x rpm lic
+	src=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	mkdir -p "$x/deb"
+	dpkg-deb -x "$(deb_file)" "$x/deb"
+	cmp "$src/packaging/debian/copyright" "$x/deb/usr/share/doc/ipbanset/copyright"
+	grep -qx 'License: GPL-2' "$x/deb/usr/share/doc/ipbanset/copyright"
+	# Debian points to /usr/share/common-licenses/GPL-2: no second copy (extra-license-file)
+	[ ! -e "$x/deb/usr/share/doc/ipbanset/COPYING" ]
+
+	rpm=$(rpm_file) || fail "no ipbanset-$UPSTREAM rpm in $RPM_TOP/RPMS"
+	run rpm -qp --qf '%{LICENSE}' "$rpm"
+	assert_status 0
+	[ "$output" = GPL-2.0-only ] || fail "License: $output"
+	# %license COPYING: in ipbanset/ (Fedora) or ipbanset-VERSION/ (Debian's rpm lacks
+	# the distribution's %_docdir_fmt)
+	run rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm"
+	lic=$(grep -Ex "l /usr/share/licenses/ipbanset(-$UPSTREAM)?/COPYING" <<<"$output") ||
+		fail "no %license COPYING: $(grep -i copying <<<"$output")"
+	mkdir -p "$x/rpm"
+	rpm2archive - <"$rpm" | tar -C "$x/rpm" -xzf -
+	cmp "$src/COPYING" "$x/rpm${lic#l }"
 }

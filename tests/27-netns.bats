@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # --netns NAME: ipbanset enters the named network namespace itself (like ip -n), so a
 # host can manage the bans of its containers' namespaces without "ip netns exec".
 

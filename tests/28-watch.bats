@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # watch: a daemon that listens to nf_tables events and, when another program removes
 # the table or its elements, reconciles within a second; it records expiries in the
 # history and never fights changes made by ipbanset itself.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # A damaged journal is detected (exit 4, a message that points at the recovery), never
 # silently recreated, and `recover` rebuilds it from the kernel's elements, whose
 # comments carry the source, keeping the damaged file.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Crash torture: SIGKILL at random instants during ban -f, unban -f, sync, reconcile
 # and gc of a large list. After each kill, reconcile; then journal and kernel agree
 # (status --verify), the killed command took effect wholly or not at all, and SQLite's

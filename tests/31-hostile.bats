@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Hostile input and files: reasons with control characters, ANSI escapes, newlines,
 # invalid UTF-8 or huge lengths are stored exactly, escaped on every output, and cut
 # whole for the kernel comment; list files with NUL bytes or huge lines are refused

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # Faults: a full file system under the journal (also during a first import), and 64
 # concurrent mixed invocations.
 

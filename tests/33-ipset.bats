@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
 # The ipset backend's own behaviour: its sets, the iptables rules it prints, maxelem,
 # bans longer than the kernel's longest timeout, and all or nothing through a swap.
 # Runs whatever IBS_BACKEND says: these tests are about ipset.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make demo: ipbanset end to end in a pair of throwaway network namespaces.
 # Nothing touches the host's firewall: the "server" namespace has its own nftables.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Installs what building and testing ipbanset needs, unless it is all there already.
 set -eu
 

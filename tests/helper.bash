@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Shared helper for the ipbanset bats suite.
 #
 # Every test runs against two network namespaces it creates itself (a "server" that

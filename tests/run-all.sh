@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs the C unit tests (tests/unit/test_*, built by make) and the bats suite, then
 # prints one line "N passed, N failed[, N skipped]" summing both. Exit 1 if any failed.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* floor: the kernel floor for loading IPv4 bans into an nftables hash set.
  *
  * A minimal libmnl + libnftnl loader, written only for the benchmarks: it shares no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Journal size under churn: does the journal stay compact after a million ban/unban
 # cycles with gc? Runs in a private network namespace; prints one line per checkpoint:
 #   phase cycles live_bans history_rows file_bytes(main+wal)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks ipbanset against nft, ipset and a minimal libnftnl loader (the kernel
 # floor, tests/bench/floor.c). Run as root from anywhere: sudo make bench, or
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* timeit: run one command and write its wall time and peak RSS, for the benchmark.
  *
  *   timeit OUT CMD [ARG...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # What the two trades that were on the table would buy for a bulk ban: a batch ban of N
 # addresses (default 1M) by ipbanset as it is, without per-element comments, without
 # the journal's bans_source index, and without both, against the floor loader with and

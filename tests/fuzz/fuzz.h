@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Shared helpers for the libFuzzer targets: an assertion that aborts with a message
  * (so libFuzzer saves the input as a crash), and the invariants of a parsed target. */
 #ifndef IPBANSET_FUZZ_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer target: config_parse of the input as text (config_defaults first,
  * config_free after; LeakSanitizer checks that nothing leaks).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer target: duration_parse and duration_format.
  *
  * duration_parse on arbitrary text: on success 0 <= secs <= DURATION_MAX_SECS, and 0 only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer target: listfile_read over fmemopen of the input bytes.
  *
  * On success: every target has the documented shape and survives a format/parse round

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer target: the kernel layout of plan.c against brute force.
  *
  * The input bytes are decoded into a small ban set (up to 64 bans by several sources,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer target: target_parse on arbitrary bytes.
  *
  * On success: the target has the shape addr.h promises (family 4 => plen <= 32 and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build the libFuzzer targets over the pure modules and run each for FUZZ_SECONDS.
 #
 #   tests/fuzz/run.sh                 # every fuzzer, 60 s each

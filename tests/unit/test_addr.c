@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for addr.c: target parsing, formatting, comparison and list files. */
 #include <arpa/inet.h>
 #include <errno.h>

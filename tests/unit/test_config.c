@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for config.c: parsing, validation and safe loading. */
 #include <errno.h>
 #include <fcntl.h>

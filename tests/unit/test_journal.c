@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for journal.c on a temporary directory (no root needed).
  * "test_journal --bench N" times N bans + events in one transaction and the status
  * queries on the result. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for meet.c: two reads of one sorted sequence, ascending and descending, in
  * every interleaving a pair of threads could produce (driven here from one thread by a
  * seeded random schedule), must join into the sequence, each element once. A real pair

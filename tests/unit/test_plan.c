@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for plan.c, with a property test of the kernel layout: for random nested,
  * overlapping, duplicated bans, the per-length sets block exactly what the bans say. */
 #include <errno.h>

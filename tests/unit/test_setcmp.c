@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for setcmp.c: the journal's elements of one set against the kernel's, fed
  * by hand as a dump would feed them, including the repeats a dump returns while the
  * kernel resizes the set's hash table. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* A tiny unit-test framework: CHECK macros count passes and failures; unit_done()
  * prints "N passed, N failed" and gives the exit status. One test program per module. */
 #ifndef IPBANSET_UNIT_H
