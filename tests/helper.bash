@@ -424,21 +424,23 @@ ping_once() {
 	ip netns exec "$ATK" ping "$fam" -n -q -c1 -W1 -I "$src" "$dst" >/dev/null 2>&1
 }
 
-# drop_count: the packets that ipbanset's own rules in the server namespace have matched
-# (and so dropped or rejected) so far: the nftables rules' counters, or with the ipset
-# backend those of the iptables rules that match its sets.
+# drop_count: the packets that the server namespace's dropping rules have counted so far:
+# with nftables every rule that counts and drops or rejects (ipbanset's, in whichever
+# table the test chose), with ipset the iptables rules that match a set and drop or reject.
 drop_count() {
-	local t=${TABLE:-ipbanset}
+	local n
 	if is_ipset; then
-		{
+		n=$({
 			ip netns exec "$SRV" iptables-save -c
 			ip netns exec "$SRV" ip6tables-save -c
-		} 2>/dev/null | awk -v set=" $t-" '/--match-set/ && index($0, set) {
-			gsub(/[][]/, "", $1); split($1, c, ":"); n += c[1] } END { print n + 0 }'
+		} 2>/dev/null | awk '/--match-set/ && / -j (DROP|REJECT)/ {
+			gsub(/[][]/, "", $1); split($1, c, ":"); n += c[1] } END { print n + 0 }')
 	else
-		nft_json 2>/dev/null | jq '[.nftables[] | select(.rule) | .rule.expr[]
-			| select(type == "object" and has("counter")) | .counter.packets] | add // 0'
+		n=$(ip netns exec "$SRV" nft -j list ruleset 2>/dev/null | jq '[.nftables[] | select(.rule)
+			| .rule.expr | select(any(.[]; type == "object" and (has("drop") or has("reject"))))
+			| .[] | select(type == "object" and has("counter")) | .counter.packets] | add // 0')
 	fi
+	echo "${n:-0}"
 }
 
 # assert_dropped SRC [6]: one ping from SRC goes unanswered and ipbanset's rules counted
@@ -604,6 +606,12 @@ list_count() {
 expires_of() {
 	list_json | jq -r --arg t "$1" --arg s "${2:-manual}" \
 		'.[] | select(.target == $t and .source == $s) | .expires'
+}
+
+# sleep_until T: sleep until bash's $SECONDS reaches T (at once if it has).
+sleep_until() {
+	local left=$(($1 - SECONDS))
+	if [ "$left" -gt 0 ]; then sleep "$left"; fi
 }
 
 # Seconds from now to an RFC 3339 UTC time.
