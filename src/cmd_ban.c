@@ -257,7 +257,7 @@ int cmd_sync(struct ctx *c)
 		return ipb_error("sync: -f FILE is required"), IPB_EXIT_USAGE;
 	if ((r = check_reason(c)) || (r = sync_read(c, &g, &l, &cur)))
 		goto out;
-	/* sync writes its own summary event, always */
+	/* sync writes its own summary event, when anything changed */
 	engine_summarize(&g, l.n > cur.n ? l.n : cur.n, NULL, c->source, NULL);
 	/* The source's first import into prefix lengths the journal has never held: every
 	 * listed target is an add, so it takes ban -f's path (rows and kernel side by side). */
@@ -284,7 +284,8 @@ int cmd_sync(struct ctx *c)
 	snprintf(detail, sizeof(detail), "%zu listed: %llu added, %llu removed, %llu updated", l.n,
 		 (unsigned long long)g.added, (unsigned long long)g.removed,
 		 (unsigned long long)g.updated);
-	if (!s.r)
+	/* the history records changes: a list that matches the bans leaves no event */
+	if (!s.r && (g.added || g.removed || g.updated))
 		s.r = engine_event(&g, "sync", NULL, c->source, c->reason, detail);
 	if ((r = s.r)) {
 		engine_abort(&g);

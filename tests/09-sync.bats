@@ -220,3 +220,44 @@ file_setup() {
 	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
 	jq_ok '.total == 2000 and .journal.expired_rows == 0'
 }
+
+# sync_events: the history's sync events as a JSON array of {target, detail}.
+sync_events() {
+	ibs --json log --source feed | jq -c '[.[] | select(.kind == "sync") | {target, detail}]'
+}
+
+@test "the history records a sync that changes bans, and not one whose list equals them" {
+	printf '%s\n' "$ATK_ADDR" 203.0.113.0/24 >"$WORK/feed"
+	ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 3 and .[2].target == null and .[2].detail == "2 listed: 2 added, 0 removed, 0 updated"'
+	local before
+	before=$(sync_events)
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/feed"
+	jq_ok '.changed == false'
+	[ "$(sync_events)" = "$before" ] || fail "an unchanged sync wrote history: $(sync_events)"
+	# a change: one event per target, then the count
+	printf '%s\n' "$ATK_ADDR" 198.51.100.3 >"$WORK/feed"
+	ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 6 and ([.[3:5][].target] | sort) == ["198.51.100.3", "203.0.113.0/24"]'
+	jq_ok '.[5].target == null and .[5].detail == "2 listed: 1 added, 1 removed, 0 updated"'
+	# a renewal is a change too (40 minutes on, 20 of the 60 are left)
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 9 and .[8].detail == "2 listed: 0 added, 0 removed, 2 updated"'
+	before=$(sync_events)
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	[ "$(sync_events)" = "$before" ] || fail "an unchanged sync wrote history: $(sync_events)"
+}
+
+@test "a big sync that changes nothing writes no summary event either" {
+	awk 'BEGIN { for (i = 0; i < 1500; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }' >"$WORK/a"
+	ibs_ok -q sync -s feed -t 1h -f "$WORK/a"
+	run sync_events
+	jq_ok 'length == 1 and .[0].detail == "1500 listed: 1500 added, 0 removed, 0 updated"'
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.changed == false and .unchanged == 1500'
+	run sync_events
+	jq_ok 'length == 1' || fail "an unchanged sync wrote history: $output"
+}
