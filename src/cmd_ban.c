@@ -137,6 +137,19 @@ out:
 
 /* ---- sync ---- */
 
+/* sync --json names the targets it added, removed and retimed, so that a caller can show
+ * them (Ansible's --diff): the first SYNC_LIST_MAX of each kind, in target order, and
+ * how many more. */
+#define SYNC_LIST_MAX 1000
+
+enum { SYNC_ADDED, SYNC_REMOVED, SYNC_RETIMED, SYNC_NLISTS };
+
+struct sync_list {
+	const struct target **v; /* into the list or the current bans */
+	size_t n, cap;
+	uint64_t more;
+};
+
 struct sync_state {
 	struct engine *g;
 	const struct target_list *want;
@@ -145,7 +158,82 @@ struct sync_state {
 	size_t removals;
 	int r;
 	bool sole[2]; /* no other source holds a live IPv4 [0] / IPv6 [1] ban */
+	struct sync_list lists[SYNC_NLISTS]; /* with --json */
 };
+
+static int sync_list_push(struct sync_list *sl, const struct target *t)
+{
+	if (sl->n == SYNC_LIST_MAX) {
+		sl->more++;
+		return 0;
+	}
+	if (ipb_grow(&sl->v, &sl->cap, sl->n + 1, sizeof(*sl->v)))
+		return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+	sl->v[sl->n++] = t;
+	return 0;
+}
+
+/* The journal's counts before one target's change, to tell what the change was. */
+struct sync_counts {
+	uint64_t added, removed, updated;
+};
+
+static struct sync_counts sync_counts(const struct engine *g)
+{
+	return (struct sync_counts){ g->added, g->removed, g->updated };
+}
+
+/* List t under what its change turned out to be, if it changed. */
+static void sync_note(struct sync_state *s, const struct target *t, struct sync_counts before)
+{
+	const struct engine *g = s->g;
+	int k = -1;
+
+	if (g->added > before.added)
+		k = SYNC_ADDED;
+	else if (g->removed > before.removed)
+		k = SYNC_REMOVED;
+	else if (g->updated > before.updated)
+		k = SYNC_RETIMED; /* sync renews expiries; it never changes only a reason */
+	if (!s->r && k >= 0 && g->c->json)
+		s->r = sync_list_push(&s->lists[k], t);
+}
+
+static void sync_lists_free(struct sync_state *s)
+{
+	unsigned k;
+
+	for (k = 0; k < SYNC_NLISTS; k++)
+		free(s->lists[k].v);
+}
+
+static void sync_list_print(const struct sync_list *sl, const char *kind)
+{
+	char buf[TARGET_STRLEN];
+	size_t i;
+
+	printf(", \"%s_targets\": [", kind);
+	for (i = 0; i < sl->n; i++)
+		printf("%s\"%s\"", i ? ", " : "", target_format(sl->v[i], buf, sizeof(buf)));
+	printf("], \"%s_more\": %llu", kind, (unsigned long long)sl->more);
+}
+
+/* engine_report, and with --json the lists too. */
+static void sync_report(const struct sync_state *s)
+{
+	static const char *const kinds[SYNC_NLISTS] = { "added", "removed", "retimed" };
+	unsigned k;
+
+	if (!s->g->c->json) {
+		engine_report(s->g, "sync");
+		return;
+	}
+	putchar('{');
+	engine_report_keys(s->g);
+	for (k = 0; k < SYNC_NLISTS; k++)
+		sync_list_print(&s->lists[k], kinds[k]);
+	printf("}\n");
+}
 
 static bool sync_sole(const struct sync_state *s, const struct target *t)
 {
@@ -156,6 +244,7 @@ static void sync_add(void *arg, size_t ib)
 {
 	struct sync_state *s = arg;
 	const struct target *t = &s->want->v[ib];
+	struct sync_counts before = sync_counts(s->g);
 
 	if (s->r)
 		return;
@@ -165,12 +254,14 @@ static void sync_add(void *arg, size_t ib)
 	else
 		s->r = engine_change(s->g, t, s->g->c->source, ban_expiry(s->g->c), false,
 				     s->g->c->reason, false, "sync");
+	sync_note(s, t, before);
 }
 
 static void sync_del(void *arg, size_t ia)
 {
 	struct sync_state *s = arg;
 	const struct target *t = &s->cur->t[ia];
+	struct sync_counts before = sync_counts(s->g);
 
 	s->removals++;
 	if (s->r)
@@ -179,6 +270,7 @@ static void sync_del(void *arg, size_t ia)
 		s->r = engine_change_known(s->g, t, s->g->c->source, 0, s->cur->exp[ia], NULL, "sync");
 	else
 		s->r = engine_change(s->g, t, s->g->c->source, 0, false, NULL, false, "sync");
+	sync_note(s, t, before);
 }
 
 /* A big sync (one summary event, no per-target ones) of a family no other source holds
@@ -209,6 +301,7 @@ static void sync_same(void *arg, size_t ia, size_t ib)
 {
 	struct sync_state *s = arg;
 	int64_t have = s->cur->exp[ia], now = s->g->c->now;
+	struct sync_counts before = sync_counts(s->g);
 	bool refresh;
 
 	if (s->r)
@@ -217,11 +310,13 @@ static void sync_same(void *arg, size_t ia, size_t ib)
 		refresh = have != IPB_NEVER;
 	else
 		refresh = have != IPB_NEVER && have - now < s->timeout / 2;
-	if (refresh)
-		s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, ban_expiry(s->g->c),
-				     false, s->g->c->reason, false, "sync");
-	else
+	if (!refresh) {
 		s->g->unchanged++;
+		return;
+	}
+	s->r = engine_change(s->g, &s->want->v[ib], s->g->c->source, ban_expiry(s->g->c), false,
+			     s->g->c->reason, false, "sync");
+	sync_note(s, &s->want->v[ib], before);
 }
 
 /* --max-removals: a download that failed half-way must not withdraw most of a list. */
@@ -258,26 +353,33 @@ int cmd_sync(struct ctx *c)
 		return ipb_error("sync: -f FILE is required"), IPB_EXIT_USAGE;
 	if ((r = check_reason(c)) || (r = sync_read(c, &g, &l, &cur)))
 		goto out;
-	/* sync writes its own summary event, always */
+	/* sync writes its own summary event, when anything changed */
 	engine_summarize(&g, l.n > cur.n ? l.n : cur.n, NULL, c->source, NULL);
+	s.g = &g;
+	s.want = &l;
+	s.cur = &cur;
+	s.timeout = requested_timeout(c);
 	/* The source's first import into prefix lengths the journal has never held: every
 	 * listed target is an add, so it takes ban -f's path (rows and kernel side by side). */
 	if (!cur.n && engine_ban_new_applies(&g, &l)) {
 		bool done;
+		size_t i;
 
 		snprintf(detail, sizeof(detail), "%zu listed: %zu added, 0 removed, 0 updated", l.n,
 			 l.n);
-		if ((r = engine_event(&g, "sync", NULL, c->source, c->reason, detail))) {
+		r = engine_event(&g, "sync", NULL, c->source, c->reason, detail);
+		for (i = 0; i < l.n && !r && c->json; i++)
+			r = sync_list_push(&s.lists[SYNC_ADDED], &l.v[i]);
+		if (r) {
 			engine_abort(&g);
 			goto out;
 		}
 		ipb_phase(c, "sync: a first import");
 		r = engine_ban_new(&g, &l, c->source, c->reason, &done);
 		if (!r)
-			engine_report(&g, "sync");
+			sync_report(&s);
 		goto out;
 	}
-	s = (struct sync_state){ &g, &l, &cur, requested_timeout(c), 0, 0, { false, false } };
 	if ((s.r = sync_find_sole(&s)) == 0)
 		plan_diff(cur.t, cur.n, l.v, l.n, &cb);
 	if (!s.r)
@@ -285,15 +387,17 @@ int cmd_sync(struct ctx *c)
 	snprintf(detail, sizeof(detail), "%zu listed: %llu added, %llu removed, %llu updated", l.n,
 		 (unsigned long long)g.added, (unsigned long long)g.removed,
 		 (unsigned long long)g.updated);
-	if (!s.r)
+	/* the history records changes: a list that matches the bans leaves no event */
+	if (!s.r && (g.added || g.removed || g.updated))
 		s.r = engine_event(&g, "sync", NULL, c->source, c->reason, detail);
 	if ((r = s.r)) {
 		engine_abort(&g);
 		goto out;
 	}
 	if (!(r = engine_finish(&g)))
-		engine_report(&g, "sync");
+		sync_report(&s);
 out:
+	sync_lists_free(&s);
 	current_free(&cur);
 	target_list_free(&l);
 	return r;

@@ -221,11 +221,27 @@ static void plan_chain_fix(struct engine *g)
 		}
 }
 
+/* What init is about to change, if anything: the history records init only then. */
+static bool init_changes(const struct engine *g, const struct rec_stats *st, bool created,
+			 bool settings_changed)
+{
+	unsigned i;
+
+	if (created || settings_changed || g->recreate_chain || g->structure_changed ||
+	    st->restored || st->removed || st->retimed || st->sets_rewritten || st->sets_created ||
+	    st->sets_removed)
+		return true;
+	for (i = 0; i < PLAN_NSETS; i++)
+		if (g->layout.set[i] && !g->layout.rule[i])
+			return true; /* a set whose rule is gone gets it back */
+	return false;
+}
+
 int cmd_init(struct ctx *c)
 {
 	struct rec_stats st = { 0 };
 	struct engine g;
-	bool created, settings_changed = false;
+	bool created, changed, settings_changed = false;
 	struct ipb_err e;
 	int r;
 
@@ -244,7 +260,8 @@ int cmd_init(struct ctx *c)
 	r = reconcile_plan(&g, &st);
 	if (!r)
 		r = engine_record_settings(&g, &settings_changed);
-	if (!r)
+	changed = !r && init_changes(&g, &st, created, settings_changed);
+	if (changed)
 		r = reconcile_event(&g, &st, "init");
 	if (r) {
 		engine_abort(&g);
@@ -253,7 +270,7 @@ int cmd_init(struct ctx *c)
 	if ((r = engine_finish(&g)))
 		return r;
 	/* a verdict recorded for sets that do not exist yet is a change too */
-	if (created || g.recreate_chain || settings_changed)
+	if (changed)
 		g.structure_changed = true;
 	reconcile_report(c, &g, &st, "init");
 	return 0;

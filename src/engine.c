@@ -1123,21 +1123,29 @@ out:
 	return r;
 }
 
-void engine_report(const struct engine *g, const char *verb)
+void engine_report_keys(const struct engine *g)
 {
-	const struct ctx *c = g->c;
 	bool changed = g->added || g->removed || g->updated || g->k_added || g->k_removed ||
 		       g->k_retimed || g->structure_changed;
 
+	printf("\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
+	       "\"unchanged\": %llu, \"dry_run\": %s, \"kernel\": {\"added\": %llu, "
+	       "\"removed\": %llu, \"retimed\": %llu}",
+	       changed ? "true" : "false", (unsigned long long)g->added,
+	       (unsigned long long)g->removed, (unsigned long long)g->updated,
+	       (unsigned long long)g->unchanged, g->c->dry_run ? "true" : "false",
+	       (unsigned long long)g->k_added, (unsigned long long)g->k_removed,
+	       (unsigned long long)g->k_retimed);
+}
+
+void engine_report(const struct engine *g, const char *verb)
+{
+	const struct ctx *c = g->c;
+
 	if (c->json) {
-		printf("{\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
-		       "\"unchanged\": %llu, \"dry_run\": %s, \"kernel\": {\"added\": %llu, "
-		       "\"removed\": %llu, \"retimed\": %llu}}\n",
-		       changed ? "true" : "false", (unsigned long long)g->added,
-		       (unsigned long long)g->removed, (unsigned long long)g->updated,
-		       (unsigned long long)g->unchanged, c->dry_run ? "true" : "false",
-		       (unsigned long long)g->k_added, (unsigned long long)g->k_removed,
-		       (unsigned long long)g->k_retimed);
+		putchar('{');
+		engine_report_keys(g);
+		printf("}\n");
 		return;
 	}
 	if (c->quiet)

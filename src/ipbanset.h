@@ -189,6 +189,8 @@ int engine_record_settings(struct engine *g, bool *changed);
 void engine_abort(struct engine *g);
 /* Print the contract's JSON / a one-line summary for a state-changing command. */
 void engine_report(const struct engine *g, const char *verb);
+/* The keys of that JSON without the braces, for a command that adds keys of its own. */
+void engine_report_keys(const struct engine *g);
 /* The kernel element comment for a ban: "SOURCE: REASON" (pool-backed). */
 const char *engine_comment(struct engine *g, const char *source, const char *reason);
 

@@ -199,3 +199,48 @@ rule_verdicts() {
 	ibs_ok ban "$ATK_ADDR"
 	[ "$(rule_verdicts)" = reject ]
 }
+
+# init_events: the history's init events as a JSON array of {detail}.
+init_events() {
+	ibs --json log | jq -c '[.[] | select(.kind == "init") | {detail}]'
+}
+
+@test "the history records an init that changes something, and not one that changes nothing" {
+	ibs_ok init
+	[ "$(init_events | jq length)" -eq 1 ]
+	ibs_ok --json init
+	jq_ok '.changed == false'
+	ibs_ok init
+	[ "$(init_events | jq length)" -eq 1 ] || fail "an idempotent init wrote history: $(init_events)"
+	# a set deleted behind ipbanset's back: init restores it, and says so
+	ibs_ok ban "$ATK_ADDR"
+	kernel_delete_set v4_32
+	ibs_ok --json init
+	jq_ok '.changed == true'
+	run init_events
+	jq_ok 'length == 2 and .[1].detail == "restored 1, removed 0, retimed 0, rewrote 0 sets"'
+	assert_dropped "$ATK_ADDR"
+	# a new verdict is a change of its own, recorded once
+	ibs_ok --json init --verdict reject
+	jq_ok '.changed == true'
+	ibs_ok --json init --verdict reject
+	jq_ok '.changed == false'
+	[ "$(init_events | jq length)" -eq 3 ] || fail "$(init_events)"
+}
+
+@test "init puts back a rule deleted behind its back, reports the change and records it" {
+	skip_unless_nft "ipbanset's own nftables rule; with ipset the host's iptables rules reference the sets"
+	ibs_init
+	ibs_ok ban "$ATK_ADDR"
+	local handle
+	handle=$(nft_json | jq '.nftables[] | select(.rule) | .rule.handle')
+	ip netns exec "$SRV" nft delete rule inet ipbanset filter handle "$handle"
+	assert_reachable "$ATK_ADDR"
+	ibs_ok --json init
+	jq_ok '.changed == true'
+	assert_dropped "$ATK_ADDR"
+	[ "$(init_events | jq length)" -eq 2 ] || fail "$(init_events)"
+	ibs_ok --json init
+	jq_ok '.changed == false'
+	[ "$(init_events | jq length)" -eq 2 ] || fail "$(init_events)"
+}

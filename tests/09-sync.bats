@@ -221,3 +221,92 @@ file_setup() {
 	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
 	jq_ok '.total == 2000 and .journal.expired_rows == 0'
 }
+
+# sync_events: the history's sync events as a JSON array of {target, detail}.
+sync_events() {
+	ibs --json log --source feed | jq -c '[.[] | select(.kind == "sync") | {target, detail}]'
+}
+
+@test "the history records a sync that changes bans, and not one whose list equals them" {
+	printf '%s\n' "$ATK_ADDR" 203.0.113.0/24 >"$WORK/feed"
+	ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 3 and .[2].target == null and .[2].detail == "2 listed: 2 added, 0 removed, 0 updated"'
+	local before
+	before=$(sync_events)
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/feed"
+	jq_ok '.changed == false'
+	[ "$(sync_events)" = "$before" ] || fail "an unchanged sync wrote history: $(sync_events)"
+	# a change: one event per target, then the count
+	printf '%s\n' "$ATK_ADDR" 198.51.100.3 >"$WORK/feed"
+	ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 6 and ([.[3:5][].target] | sort) == ["198.51.100.3", "203.0.113.0/24"]'
+	jq_ok '.[5].target == null and .[5].detail == "2 listed: 1 added, 1 removed, 0 updated"'
+	# a renewal is a change too (40 minutes on, 20 of the 60 are left)
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	run sync_events
+	jq_ok 'length == 9 and .[8].detail == "2 listed: 0 added, 0 removed, 2 updated"'
+	before=$(sync_events)
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok sync -s feed -t 1h -f "$WORK/feed"
+	[ "$(sync_events)" = "$before" ] || fail "an unchanged sync wrote history: $(sync_events)"
+}
+
+@test "a big sync that changes nothing writes no summary event either" {
+	awk 'BEGIN { for (i = 0; i < 1500; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }' >"$WORK/a"
+	ibs_ok -q sync -s feed -t 1h -f "$WORK/a"
+	run sync_events
+	jq_ok 'length == 1 and .[0].detail == "1500 listed: 1500 added, 0 removed, 0 updated"'
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.changed == false and .unchanged == 1500'
+	run sync_events
+	jq_ok 'length == 1' || fail "an unchanged sync wrote history: $output"
+}
+
+@test "sync --json lists the targets added, removed and retimed; --dry-run lists the same" {
+	printf '%s\n' 198.51.100.3 198.51.100.77 203.0.113.0/24 2001:db8:2::/48 >"$WORK/a"
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.added_targets == ["198.51.100.3", "198.51.100.77", "203.0.113.0/24", "2001:db8:2::/48"]'
+	jq_ok '.removed_targets == [] and .retimed_targets == []'
+	jq_ok '.added_more == 0 and .removed_more == 0 and .retimed_more == 0'
+	# 40 minutes on, 20 of the 60 are left: the two listed again are renewed
+	printf '%s\n' 2001:db8:2::5 198.51.100.77 "$ATK_ADDR" 2001:db8:2::/48 >"$WORK/b"
+	local before
+	before=$(IPBANSET_TEST_CLOCK_OFFSET=2400 snapshot)
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok --json --dry-run sync -s feed -t 1h -f "$WORK/b"
+	local dry=$output
+	jq_ok '.dry_run == true and .changed == true and .added == 2 and .removed == 2 and .updated == 2'
+	jq_ok --arg a "$ATK_ADDR" '.added_targets == [$a, "2001:db8:2::5"]'
+	jq_ok '.removed_targets == ["198.51.100.3", "203.0.113.0/24"]'
+	jq_ok '.retimed_targets == ["198.51.100.77", "2001:db8:2::/48"]'
+	IPBANSET_TEST_CLOCK_OFFSET=2400 assert_unchanged "$before"
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok --json sync -s feed -t 1h -f "$WORK/b"
+	[ "$(jq -c 'del(.dry_run)' <<<"$output")" = "$(jq -c 'del(.dry_run)' <<<"$dry")" ] ||
+		fail "the dry run said $dry"
+	# again at once: nothing to list
+	IPBANSET_TEST_CLOCK_OFFSET=2400 ibs_ok --json sync -s feed -t 1h -f "$WORK/b"
+	jq_ok '.changed == false and .unchanged == 4'
+	jq_ok '.added_targets == [] and .removed_targets == [] and .retimed_targets == []'
+	jq_ok '.added_more == 0 and .removed_more == 0 and .retimed_more == 0'
+}
+
+@test "sync --json lists the first 1000 targets of each kind and counts the rest" {
+	awk 'BEGIN { for (i = 0; i < 2234; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }' >"$WORK/a"
+	ibs_ok --json --dry-run sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.added == 2234 and (.added_targets | length) == 1000 and .added_more == 1234'
+	diff <(jq -r '.added_targets[]' <<<"$output") <(head -n 1000 "$WORK/a") || fail "not the first 1000"
+	# the first import takes its own path (nftables): the same lists
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/a"
+	jq_ok '.added == 2234 and (.added_targets | length) == 1000 and .added_more == 1234'
+	jq_ok '.removed_targets == [] and .removed_more == 0 and .retimed_targets == [] and .retimed_more == 0'
+	diff <(jq -r '.added_targets[]' <<<"$output") <(head -n 1000 "$WORK/a") || fail "not the first 1000"
+	# withdraw 1100, add 3
+	tail -n +1101 "$WORK/a" >"$WORK/b"
+	printf '%s\n' 203.0.113.5 203.0.113.9 2001:db8:2::5 >>"$WORK/b"
+	ibs_ok --json sync -s feed -t 1h -f "$WORK/b"
+	jq_ok '.removed == 1100 and (.removed_targets | length) == 1000 and .removed_more == 100'
+	jq_ok '.added_targets == ["203.0.113.5", "203.0.113.9", "2001:db8:2::5"] and .added_more == 0'
+	diff <(jq -r '.removed_targets[]' <<<"$output") <(head -n 1000 "$WORK/a") || fail "not the first 1000"
+	ibs_ok --json list --source feed
+	jq_ok 'length == 1137'
+}

@@ -149,16 +149,14 @@ rule_verdicts() {
 	nft_json | jq -r '.nftables[] | select(.rule) | .rule.expr[] | keys[] | select(. == "drop" or . == "reject")' | sort -u
 }
 
-# Every host's journal, kernel and history, to show that a run changed nothing.
-# With "bans", only the history of bans: a real run that changes nothing still
-# records an init and a sync event, while a dry run records nothing at all.
+# Every host's journal, kernel and history, to show that a run changed nothing: a
+# dry run records nothing, and neither does a real run that changes nothing.
 full_snapshot() {
-	local n filter='.[]'
-	if [ "${1:-}" = bans ]; then filter='.[] | select(.target != null)'; fi
+	local n
 	for n in 1 2 3; do
 		echo "== host$n"
 		on "$n" snapshot
-		on "$n" ibs --json log | jq -c "[$filter | {kind, target, source}]"
+		on "$n" ibs --json log | jq -c '[.[] | {kind, target, source, detail}]'
 	done
 }
 
@@ -196,13 +194,13 @@ full_snapshot() {
 	assert_reachable 2001:db8:1::3
 
 	local before after
-	before=$(full_snapshot bans)
+	before=$(full_snapshot)
 	play_ok
 	for n in 1 2 3; do
 		assert_recap "host$n" changed -eq 0
 		assert_recap "host$n" failed -eq 0
 	done
-	after=$(full_snapshot bans)
+	after=$(full_snapshot)
 	[ "$after" = "$before" ] || fail "a second run changed state: $(diff <(echo "$before") <(echo "$after"))"
 }
 
@@ -224,6 +222,8 @@ full_snapshot() {
 	assert_diff_lines '-198.51.100.77' 3
 	assert_diff_lines '-203.0.113.5' 0
 	assert_diff_lines '+203.0.113.5' 0
+	assert_diff_lines '--- before: ipbanset source fleet, targets to be withdrawn' 3
+	assert_diff_lines '+++ after: ipbanset source fleet, targets to be banned' 3
 	[[ "$stderr" != *"diff is an estimate"* ]] || fail "predicted diff disagrees with the dry run: $stderr"
 	after=$(full_snapshot)
 	[ "$after" = "$before" ] || fail "check mode changed state: $(diff <(echo "$before") <(echo "$after"))"
@@ -243,6 +243,8 @@ full_snapshot() {
 		fi
 	done
 	assert_diff_lines '-198.51.100.77' 3
+	assert_diff_lines '+203.0.113.9' 3
+	assert_diff_lines '+2001:db8:2::6' 3
 	assert_reachable 198.51.100.77
 	assert_dropped 203.0.113.9
 	assert_dropped 2001:db8:2::6
@@ -268,4 +270,18 @@ full_snapshot() {
 	assert_dropped 192.0.2.10
 	assert_dropped 203.0.113.5
 	on 3 ibs query 192.0.2.10
+}
+
+@test "ansible: --diff of a list of more than 1000 targets shows the first 1000 and counts the rest" {
+	# shellcheck disable=SC2046
+	fleet $(awk 'BEGIN { for (i = 0; i < 1003; i++) printf "100.64.%d.%d\n", int(i / 256), i % 256 }')
+	play_ok --diff
+	local n
+	for n in 1 2 3; do
+		assert_recap "host$n" changed -gt 0
+		[ "$(on "$n" ibs --json list | jq length)" -eq 1003 ] || fail "host$n does not ban all 1003"
+	done
+	assert_diff_lines '+100.64.3.231' 3 # the 1000th
+	assert_diff_lines '+100.64.3.232' 0
+	assert_diff_lines '(not listed: 3 more banned)' 3
 }

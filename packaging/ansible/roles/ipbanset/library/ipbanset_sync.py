@@ -4,17 +4,15 @@
 # It runs `ipbanset sync` and takes `changed` from ipbanset's own --json output, so
 # a run that only finds expired bans to renew still reports a change, and a run that
 # changes nothing reports none. In check mode it runs `sync --dry-run`. With --diff
-# it shows the source's targets before and after: read back from the journal after a
-# real run; in check mode the "after" side is the wanted list in ipbanset's
-# normal form, cross-checked against the dry run's counts.
+# it shows the targets that ipbanset names in that output (in address order, the
+# first 1000 of each kind): withdrawn ones on the "before" side, new ones on the
+# "after" side, renewed ones below; in check mode, what the dry run would change.
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import json
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -35,7 +33,6 @@ options:
   reason: {type: str, default: "", description: reason recorded with each ban}
   max_removals: {type: str, default: "", description: sync --max-removals N or P%}
   jitter: {type: str, default: "", description: sync --jitter DUR}
-  ipv6_prefix: {type: int, default: 128, description: the config's ipv6_prefix, for the check-mode diff}
 """
 
 
@@ -44,36 +41,6 @@ def base_argv(p):
     if p["netns"]:
         argv += ["--netns", p["netns"]]
     return argv
-
-
-def target_key(text):
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-        return (net.version, int(net.network_address), net.prefixlen, text)
-    except ValueError:
-        return (9, 0, 0, text)
-
-
-def normal_form(word, ipv6_prefix):
-    """ipbanset's spelling of a target, as `list` prints it."""
-    net = ipaddress.ip_network(word, strict=False)
-    if net.version == 6 and net.prefixlen >= 96 and net.network_address.ipv4_mapped:
-        net = ipaddress.ip_network("%s/%d" % (net.network_address.ipv4_mapped, net.prefixlen - 96))
-    if net.version == 6 and net.prefixlen == 128 and ipv6_prefix < 128:
-        net = net.supernet(new_prefix=ipv6_prefix)
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return str(net)
-
-
-def wanted_targets(entries, ipv6_prefix):
-    """The targets of the list, read like ipbanset reads -f: first word, no comments."""
-    out = set()
-    for entry in entries:
-        word = re.split(r"[#;]", entry, maxsplit=1)[0].split()
-        if word:
-            out.add(normal_form(word[0], ipv6_prefix))
-    return out
 
 
 def run(module, argv, data=None):
@@ -90,14 +57,34 @@ def run(module, argv, data=None):
         module.fail_json(msg="ipbanset printed no JSON", cmd=argv, stdout=out, stderr=err)
 
 
-def live_targets(module, p):
-    bans = run(module, base_argv(p) + ["--json", "list", "--source", p["source"]])
-    return {b["target"] for b in bans}
-
-
 def as_text(targets):
-    lines = sorted(targets, key=target_key)
-    return "".join(t + "\n" for t in lines)
+    return "".join(t + "\n" for t in targets)
+
+
+def left_out(summary, would):
+    """What the lists leave out: ipbanset names the first 1000 of each kind."""
+    words = (("added_more", "banned"), ("removed_more", "withdrawn"), ("retimed_more", "renewed"))
+    parts = ["%d more %s%s" % (summary[k], would, w) for k, w in words if summary.get(k)]
+    if not parts:
+        return ""
+    return "(not listed: %s)\n" % ", ".join(parts)
+
+
+def diff_of(summary, source, check_mode):
+    would = "to be " if check_mode else ""
+    renewed = summary["retimed_targets"]
+    prepared = ""
+    if renewed:
+        prepared = "%s (a new expiry):\n%s" % (
+            "to be renewed" if check_mode else "renewed",
+            "".join("  %s\n" % t for t in renewed))
+    return dict(
+        before=as_text(summary["removed_targets"]),
+        after=as_text(summary["added_targets"]),
+        before_header="ipbanset source %s, targets %swithdrawn" % (source, would),
+        after_header="ipbanset source %s, targets %sbanned" % (source, would),
+        prepared=prepared + left_out(summary, would),
+    )
 
 
 def main():
@@ -113,13 +100,10 @@ def main():
             reason=dict(type="str", default=""),
             max_removals=dict(type="str", default=""),
             jitter=dict(type="str", default=""),
-            ipv6_prefix=dict(type="int", default=128),
         ),
         supports_check_mode=True,
     )
     p = module.params
-
-    before = live_targets(module, p)
 
     argv = base_argv(p) + ["--json"]
     if module.check_mode:
@@ -135,33 +119,21 @@ def main():
     # A blank line, not empty input: an empty list is a valid request to withdraw all.
     data = "".join(t + "\n" for t in p["targets"]) or "\n"
     summary = run(module, argv, data=data)
-
-    if module.check_mode:
-        after = wanted_targets(p["targets"], p["ipv6_prefix"])
-    else:
-        after = live_targets(module, p)
-    added = sorted(after - before, key=target_key)
-    removed = sorted(before - after, key=target_key)
-
-    if module.check_mode and (len(added), len(removed)) != (summary.get("added"), summary.get("removed")):
-        module.warn("the diff is an estimate: ipbanset's dry run counts %s added, %s removed"
-                    % (summary.get("added"), summary.get("removed")))
+    if "added_targets" not in summary:
+        module.warn("this ipbanset does not name the targets that sync changes: no diff")
+    for kind in ("added", "removed", "retimed"):
+        summary.setdefault(kind + "_targets", [])
 
     result = dict(
         changed=bool(summary["changed"]),
         ipbanset=summary,
-        added=added,
-        removed=removed,
+        added=summary["added_targets"],
+        removed=summary["removed_targets"],
+        renewed=summary["retimed_targets"],
         cmd=argv,
     )
     if module._diff:
-        result["diff"] = dict(
-            before=as_text(before),
-            after=as_text(after),
-            before_header="ipbanset source %s (journal)" % p["source"],
-            after_header="ipbanset source %s (%s)"
-            % (p["source"], "wanted" if module.check_mode else "journal"),
-        )
+        result["diff"] = diff_of(summary, p["source"], module.check_mode)
     module.exit_json(**result)
 
 
