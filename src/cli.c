@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Command-line plumbing shared by the commands: messages, targets, the journal. */
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +109,77 @@ static int targets_from_file(struct ctx *c, struct target_list *l)
 	return 0;
 }
 
+/* One address configured on this host (in the network namespace ipbanset runs in). */
+struct host_addr {
+	struct target t;
+	char ifname[IF_NAMESIZE];
+};
+
+/* The host's own addresses, loopback aside (the allowlist holds it). Returns how many,
+ * at most max; none when they cannot be read (the check is a guard, not a promise). */
+static size_t host_addrs(struct host_addr *out, size_t max)
+{
+	struct ifaddrs *ifa, *p;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (p = ifa; p && n < max; p = p->ifa_next) {
+		struct host_addr *h = &out[n];
+
+		if (!p->ifa_addr || (p->ifa_flags & IFF_LOOPBACK))
+			continue;
+		memset(h, 0, sizeof(*h));
+		if (p->ifa_addr->sa_family == AF_INET) {
+			h->t.family = 4, h->t.plen = 32;
+			memcpy(h->t.addr, &((struct sockaddr_in *)(void *)p->ifa_addr)->sin_addr, 4);
+		} else if (p->ifa_addr->sa_family == AF_INET6) {
+			h->t.family = 6, h->t.plen = 128;
+			memcpy(h->t.addr, &((struct sockaddr_in6 *)(void *)p->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		snprintf(h->ifname, sizeof(h->ifname), "%s", p->ifa_name);
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/* A ban that covers one of the host's own addresses cuts the host off from whoever
+ * shares it (a blocklist holding the host's own prefix): refused with protect_self =
+ * refuse, as the allowlist refuses, else a warning naming the first few. --force
+ * bans anyway, silently. Returns 0 or IPB_EXIT_ALLOW. */
+static int check_self(struct ctx *c, const struct target_list *l)
+{
+	enum { MAX_ADDRS = 256, MAX_NAMED = 3 };
+	struct host_addr h[MAX_ADDRS];
+	char a[TARGET_STRLEN], b[TARGET_STRLEN];
+	size_t n, i, k, hits = 0;
+
+	if (c->force || !(n = host_addrs(h, MAX_ADDRS)))
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		for (k = 0; k < n && !target_contains(&l->v[i], &h[k].t); k++)
+			;
+		if (k == n)
+			continue;
+		target_format(&l->v[i], a, sizeof(a));
+		target_format(&h[k].t, b, sizeof(b));
+		if (c->cfg.protect_self == IPB_SELF_REFUSE)
+			return ipb_error("%s %s %s, an address of this host (%s); use --force to ban it "
+					 "anyway (protect_self = refuse); nothing changed",
+					 a, l->v[i].plen == h[k].t.plen ? "is" : "covers", b, h[k].ifname),
+			       IPB_EXIT_ALLOW;
+		if (hits++ < MAX_NAMED)
+			ipb_info(c, "warning: %s %s %s, an address of this host (%s)", a,
+				 l->v[i].plen == h[k].t.plen ? "is" : "covers", b, h[k].ifname);
+	}
+	if (hits > MAX_NAMED)
+		ipb_info(c, "warning: %zu more targets cover addresses of this host", hits - MAX_NAMED);
+	return 0;
+}
+
 /* Returns 0, or IPB_EXIT_ALLOW having named the allowlisted range. */
 static int check_allowlist(struct ctx *c, const struct target_list *l)
 {
@@ -147,7 +221,7 @@ int read_targets(struct ctx *c, struct target_list *l, bool check_allow)
 		if (l->v[i].family == 6 && l->v[i].plen == 128 && c->cfg.ipv6_prefix < 128)
 			target_truncate(&l->v[i], c->cfg.ipv6_prefix);
 	ipb_phase(c, "targets read");
-	if (check_allow && (r = check_allowlist(c, l)))
+	if (check_allow && ((r = check_allowlist(c, l)) || (r = check_self(c, l))))
 		return r;
 	plan_sort_unique(l);
 	ipb_phase(c, "targets checked and sorted");

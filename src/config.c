@@ -201,6 +201,10 @@ static int set_key(struct parse_state *ps, const char *key, char *value)
 				    &n)))
 			return r;
 		c->maxelem = (uint32_t)n;
+	} else if (!strcmp(key, "protect_self")) {
+		if ((r = set_choice(ps, key, value, "warn", "refuse", &choice)))
+			return r;
+		c->protect_self = choice ? IPB_SELF_REFUSE : IPB_SELF_WARN;
 	}
 	return 0;
 }
@@ -208,6 +212,7 @@ static int set_key(struct parse_state *ps, const char *key, char *value)
 static const char *const keys[] = {
 	"table", "db", "default_timeout", "hook", "priority", "verdict",
 	"allow", "ipv6_prefix", "history_days", "history_max_rows", "backend", "maxelem",
+	"protect_self",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

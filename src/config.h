@@ -14,6 +14,7 @@
 enum ipb_hook { IPB_HOOK_INPUT, IPB_HOOK_PREROUTING };
 enum ipb_verdict { IPB_VERDICT_DROP, IPB_VERDICT_REJECT };
 enum ipb_backend { IPB_BACKEND_NFT, IPB_BACKEND_IPSET };
+enum ipb_self { IPB_SELF_WARN, IPB_SELF_REFUSE }; /* a ban that covers the host's own address */
 #define IPB_DEFAULT_MAXELEM 1048576 /* ipset: elements per set */
 #define IPB_MAXELEM_MAX 2147483647
 
@@ -32,6 +33,7 @@ struct config {
 	size_t history_max_rows;  /* history size cap, built-in 1000000; 0 = no cap */
 	enum ipb_backend backend; /* built-in nftables */
 	uint32_t maxelem;	  /* ipset sets' maxelem, built-in IPB_DEFAULT_MAXELEM */
+	enum ipb_self protect_self; /* built-in warn */
 };
 
 void config_defaults(struct config *c);
@@ -39,7 +41,7 @@ void config_free(struct config *c);
 
 /* Parse a whole config text. name is used in messages: "NAME:LINE: unknown key 'x'".
  * Keys: table db default_timeout hook priority verdict allow ipv6_prefix history_days
- * history_max_rows backend maxelem. allow takes targets separated by spaces or commas and may repeat.
+ * history_max_rows backend maxelem protect_self. allow takes targets separated by spaces or commas and may repeat.
  * Returns 0 or -EINVAL. */
 int config_parse(const char *name, const char *text, struct config *c, struct ipb_err *e);
 

@@ -85,3 +85,31 @@ refused() {
 @test "dry-run of an allowlisted target is refused as well" {
 	refused 127.0.0.0/8 --dry-run ban 127.0.0.1
 }
+
+# The server namespace's own addresses: 198.51.100.1 and 2001:db8:1::1 on ibs0.
+@test "a ban that covers one of the host's own addresses is made, with a warning naming it" {
+	ibs_ok ban 198.51.100.0/25 "$SRV_ADDR6" 203.0.113.5
+	assert_stderr_has "warning: 198.51.100.0/25 covers $SRV_ADDR, an address of this host (ibs0)"
+	assert_stderr_has "warning: $SRV_ADDR6 is $SRV_ADDR6, an address of this host (ibs0)"
+	[[ "$stderr" != *203.0.113.5* ]] || fail "warned about a target the host does not hold: $stderr"
+	assert_dropped "$ATK_ADDR"
+	ibs_ok -q ban 198.51.100.0/24
+	[[ "$stderr" != *warning* ]] || fail "-q printed: $stderr"
+	printf '%s\n' "$SRV_ADDR" 198.51.100.4 198.51.100.0/30 198.51.100.0/29 198.51.100.0/28 >"$WORK/list"
+	ibs_ok sync -s feed -f "$WORK/list"
+	assert_stderr_has "warning: 1 more targets cover addresses of this host"
+}
+
+@test "protect_self = refuse: a ban or sync covering the host's own address is refused; --force bans it" {
+	config 'protect_self = refuse'
+	refused "$SRV_ADDR, an address of this host (ibs0)" ban 203.0.113.5 198.51.100.0/25
+	assert_stderr_has "protect_self = refuse"
+	refused "$SRV_ADDR6" ban 2001:db8:1::/48
+	printf '%s\n' 203.0.113.5 "$SRV_ADDR" >"$WORK/list"
+	refused "$SRV_ADDR" sync -s feed -f "$WORK/list"
+	refused "$SRV_ADDR" --dry-run ban "$SRV_ADDR"
+	ibs_ok ban 203.0.113.5
+	ibs_ok ban --force 198.51.100.0/25
+	[[ "$stderr" != *"this host"* ]] || fail "--force still spoke: $stderr"
+	assert_dropped "$ATK_ADDR"
+}

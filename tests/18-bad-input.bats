@@ -113,7 +113,7 @@ invalid() {
 	cases_pass
 }
 
-@test "bad configuration lines name CONF:2: (9 cases)" {
+@test "bad configuration lines name CONF:2: (10 cases)" {
 	bad_config_line 'colour = blue'
 	bad_config_line 'hook = sideways'
 	bad_config_line 'priority = abc'
@@ -123,6 +123,7 @@ invalid() {
 	bad_config_line 'ipv6_prefix = 129'
 	bad_config_line 'default_timeout = forever'
 	bad_config_line 'default_timeout 1h'
+	bad_config_line 'protect_self = maybe'
 	cases_pass
 }
 
