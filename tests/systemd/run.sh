@@ -97,7 +97,7 @@ kill_children() {
 	for c in $(tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null); do kill -KILL "$c" 2>/dev/null; done
 }
 trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
+trap 'exit 2' INT TERM HUP PIPE
 
 # The host, to compare at the end: its ruleset, and the global settings a system
 # manager likes to change.
@@ -152,6 +152,13 @@ DEB=$TMP/deb/ipbanset_${DEB_VERSION}_$(dpkg --print-architecture).deb
 CG2=$(findmnt -rn -t cgroup2 -o TARGET | head -n1)
 [ -n "$CG2" ] || die "no cgroup2 file system mounted on this host"
 mkdir -p "$TMP/upper" "$TMP/work" "$TMP/root"
+# The cgroup of a run killed outright (its namespace died with it; see boot below), if
+# that run's process is gone. A cgroup that still holds a process is not removed.
+for d in "$CG2"/ipbanset-systemd-check.*; do
+	if [ ! -d "$d" ] || [ -e "/proc/${d##*.}" ]; then continue; fi
+	find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+	rmdir "$d" 2>/dev/null && echo "run.sh: removed the cgroup $d, left by a killed run"
+done
 
 # boot DEB|-: systemd started in new namespaces on the overlay of the tree and
 # $TMP/upper (DEB installed first; "-" boots what the upper layer holds, a reboot).
@@ -163,8 +170,12 @@ boot() {
 	CG=$CG2/ipbanset-systemd-check.$$
 	mkdir "$CG" || die "cannot make the cgroup $CG"
 	# Into the cgroup first, then unshare: the new cgroup namespace is rooted there.
+	# Should this script be killed outright (no trap runs), unshare dies with it
+	# (--pdeathsig) and takes the namespace's PID 1 along (--kill-child).
 	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' cg "$CG" \
+		setpriv --pdeathsig KILL \
 		unshare --mount --propagation private --pid --net --uts --ipc --cgroup --fork \
+		--kill-child=SIGKILL \
 		"$here/boot.sh" "$CACHE/tree" "$TMP/upper" "$TMP/work" "$TMP/root" "$1" \
 		>>"$TMP/boot.log" 2>&1 &
 	UNSHARE_PID=$!
@@ -336,6 +347,20 @@ read_only_but_state() {
 	awk '{ print $5, $6 }' <<<"$m"
 	return 1
 }
+# new_invocation UNIT OLD_ID: the unit ran again since (another InvocationID), and is active
+new_invocation() {
+	local i a
+	i=$(prop "$1" InvocationID) a=$(prop "$1" ActiveState)
+	if [ -n "$i" ] && [ "$i" != "$2" ] && [ "$a" = active ]; then return 0; fi
+	echo "$1: InvocationID=$i (was $2) ActiveState=$a"
+	return 1
+}
+# signal_watch SIGNAL PID: kill -SIGNAL PID in the namespace (no kill(1) there: sh's),
+# never with a PID 0 or -1, which would signal a group
+signal_watch() {
+	[[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "no main process: MainPID=$2"; return 1; }
+	ns sh -c "kill -$1 $2"
+}
 # restarted OLD_PID: watch runs again, as another process
 restarted() {
 	local p a
@@ -377,8 +402,12 @@ check "the reload restored the bans" has_bans
 # With the unit enabled, nftables.service (Debian's, /etc/nftables.conf begins with
 # "flush ruleset") takes it along: PartOf= restarts it after the ruleset is loaded.
 check "systemctl enable ipbanset-reconcile.service" ns systemctl enable --quiet ipbanset-reconcile.service
+inv=$(prop ipbanset-reconcile.service InvocationID)
 check "systemctl restart nftables.service" ns systemctl restart nftables.service
 check "nftables.service loaded its ruleset (table inet filter)" ns nft list table inet filter
+# (systemctl waits for nftables.service's job, not for the restart it propagates)
+check "the restart of nftables.service restarted reconcile (a new invocation, active)" \
+	within 10 new_invocation ipbanset-reconcile.service "$inv"
 check "the restart of nftables.service restarted reconcile, which restored the bans" has_bans
 check "reconcile: Result=success after the nftables.service restart" unit_ok ipbanset-reconcile.service
 check "systemctl stop ipbanset-reconcile.service" ns systemctl stop ipbanset-reconcile.service
@@ -401,8 +430,8 @@ check "watch: the file system is read-only but for /var/lib/ipbanset" read_only_
 
 # (c) a crash, then a clean stop (MainPID is a number in the namespace's PID namespace:
 # the kill is sent from there)
-check "watch: MainPID is a process ($wpid)" ns sh -c "[ '$wpid' -gt 0 ] && kill -0 '$wpid'"
-check "kill -9 the watch daemon" ns sh -c "kill -KILL '$wpid'"
+check "watch: MainPID is a process ($wpid)" signal_watch 0 "$wpid"
+check "kill -9 the watch daemon" signal_watch KILL "$wpid"
 # Restart=on-failure, RestartSec=5s
 check "watch came back with a new PID, active, within 10 s" within 10 restarted "$wpid"
 check "watch: NRestarts=1" is NRestarts ipbanset-watch.service 1
