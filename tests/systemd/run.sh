@@ -8,11 +8,16 @@
 #
 #   sudo make check-systemd            (or, once built: sudo tests/systemd/run.sh)
 #
-# Checks: the reconcile unit restores the bans after "nft flush ruleset", also when
-# nftables.service restarts; the watch unit repairs a flush and a deleted table within
-# 2 s, runs with the bounding set the unit gives it, comes back after a SIGKILL and
-# stops cleanly; the gc timer is scheduled and the gc unit runs; every run ends with
-# Result=success and exit status 0.
+# Checks: the reconcile unit restores the bans after "nft flush ruleset" (start,
+# restart, reload, and a restart of nftables.service); the watch unit repairs a flush
+# and a deleted table within 2 s, runs with CAP_NET_ADMIN alone on a read-only root,
+# comes back after a SIGKILL and stops cleanly; the gc timer is scheduled and the gc
+# unit runs; every run ends with Result=success and exit status 0. Then the same root
+# boots again, as after a reboot: the enabled units restore the bans before
+# network-pre.target, watch and the timer are up, and no unit failed.
+#
+# Runs for one to two minutes once the Debian tree is cached (the first run adds
+# mmdebstrap's minute or more). Not part of make check nor of CI.
 #
 # Ends with one line "N passed, N failed"; exit 1 if any failed, 2 if it could not run.
 #
