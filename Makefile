@@ -109,6 +109,13 @@ asan-build:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" ipbanset $(UNIT_TESTS)
 
+# Root: the units under a live systemd. tests/systemd/run.sh builds the .deb, installs it
+# into a minimal Debian root (mmdebstrap, cached in tests/systemd/.cache) and boots that
+# root's systemd in private namespaces; it installs what it needs (mmdebstrap, debhelper).
+# Neither part of check nor of CI.
+check-systemd: deps-build
+	./tests/systemd/run.sh
+
 # Crash torture: many more SIGKILLs of much larger commands than `make check` runs
 # (there: 3 kills per command of 20000 targets, and 15-crash's kills at 40000).
 torture: ipbanset
@@ -209,6 +216,6 @@ uninstall:
 clean:
 	rm -f ipbanset src/*.o src/*.d src/.version $(UNIT_TESTS) tests/unit/*.d
 
-.PHONY: all unit check check-build check-ipset asan asan-all asan-ipset asan-build torture fuzz bench deps deps-build \
+.PHONY: all unit check check-build check-ipset check-systemd asan asan-all asan-ipset asan-build torture fuzz bench deps deps-build \
 	demo libs-present lint install uninstall clean
 -include $(SRC:.c=.d)
