@@ -111,6 +111,13 @@ static int check_allowlist(struct ctx *c, const struct target_list *l)
 	char a[TARGET_STRLEN], b[TARGET_STRLEN];
 	size_t i, k;
 
+	if (c->ssh_client_unreadable && !c->force) {
+		char env[160];
+
+		ipb_error("warning: no client address in $SSH_CONNECTION '%s'; this SSH session's "
+			  "address is not protected from the ban",
+			  ipb_escape(getenv("SSH_CONNECTION"), env, sizeof(env)));
+	}
 	for (i = 0; i < l->n; i++) {
 		for (k = 0; k < c->cfg.allow.n; k++)
 			if (target_overlaps(&l->v[i], &c->cfg.allow.v[k]))

@@ -211,13 +211,17 @@ static void read_ssh_client(struct ctx *c)
 		c->have_ssh_client = ssh_client_from_utmp(&c->ssh_client);
 		return;
 	}
-	n = strcspn(s, " ");
-	if (n == 0 || n >= sizeof(word))
-		return;
-	memcpy(word, s, n);
-	word[n] = 0;
-	if (target_parse(word, &c->ssh_client, &flags, NULL) == 0)
-		c->have_ssh_client = true;
+	/* sshd writes a link-local client with its zone: "fe80::2%eth0 50000 fe80::1%eth0 22" */
+	n = strcspn(s, " %");
+	if (n > 0 && n < sizeof(word) && (s[n] == ' ' || s[n] == '%')) {
+		memcpy(word, s, n);
+		word[n] = 0;
+		if (!strchr(word, '/') && target_parse(word, &c->ssh_client, &flags, NULL) == 0) {
+			c->have_ssh_client = true;
+			return;
+		}
+	}
+	c->ssh_client_unreadable = true; /* check_allowlist warns when the guard applies */
 }
 
 struct pending {

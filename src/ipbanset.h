@@ -43,6 +43,7 @@ struct ctx {
 	int64_t now_ms; /* Unix milliseconds at start */
 	struct target ssh_client; /* from $SSH_CONNECTION */
 	bool have_ssh_client;
+	bool ssh_client_unreadable; /* $SSH_CONNECTION is set but names no address */
 };
 
 /* Messages: "ipbanset: ..." on stderr. */
