@@ -84,6 +84,18 @@ bad_config() {
 @test "config: ipv6_prefix = 129" { bad_config 'ipv6_prefix = 129'; }
 @test "config: default_timeout = forever" { bad_config 'default_timeout = forever'; }
 @test "config: missing '='" { bad_config 'default_timeout 1h'; }
+@test "config: a leading UTF-8 byte order mark is skipped, not an invisible unknown key" {
+	local backend
+	backend=$(grep '^backend' "$CONF" || true)
+	printf '\xef\xbb\xbfdefault_timeout = 2h\n%s\n' "$backend" >"$CONF"
+	ibs_ok ban "$ATK_ADDR"
+	[ -z "$stderr" ]
+	[ "$(seconds_until "$(expires_of "$ATK_ADDR")")" -gt 3700 ]
+	printf '# line 1\n\xef\xbb\xbfhook = input\n%s\n' "$backend" >"$CONF"
+	run --separate-stderr ibs ban 198.51.100.77
+	assert_status 2
+	assert_stderr_has "$CONF:2: unknown key"
+}
 
 # ---- file lines
 @test "file: bad address on line 3 of 5 names FILE:3:" {
