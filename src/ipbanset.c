@@ -266,9 +266,12 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		c->hook_set = true;
 	}
 	if (p->priority) {
+		const char *digits = p->priority + (p->priority[0] == '-');
+
 		errno = 0;
 		v = strtol(p->priority, &end, 10);
-		if (errno || end == p->priority || *end || v < -1000 || v > 1000)
+		/* strtol skips leading blanks and takes a '+': no other number does */
+		if (*digits < '0' || *digits > '9' || errno || *end || v < -1000 || v > 1000)
 			return ipb_error("invalid priority '%s' (-1000..1000)", p->priority), 2;
 		c->cfg.priority = (int)v;
 		c->cfg.priority_set = c->priority_set = true;

@@ -132,6 +132,8 @@ bad_config() {
 @test "init --hook sideways" { invalid --names sideways init --hook sideways; }
 @test "init --verdict maybe" { invalid --names maybe init --verdict maybe; }
 @test "init --priority abc" { invalid --names abc init --priority abc; }
+@test "init --priority ' 5' (a leading blank, as no other number takes)" { invalid --names "' 5'" init --priority ' 5'; }
+@test "init --priority +5" { invalid --names +5 init --priority +5; }
 @test "--timeout with no value" { invalid ban "$ATK_ADDR" --timeout; }
 @test "bad table name" { invalid -T 'bad name!' list; }
 @test "--jitter abc" { invalid --names abc ban --jitter abc "$ATK_ADDR"; }
