@@ -458,6 +458,22 @@ static int run(struct ctx *c, const struct command *cmd)
 	return cmd->fn(c);
 }
 
+static void print_version(bool json)
+{
+	struct strbuf sb;
+
+	if (!json) {
+		printf("ipbanset %s\n", IPBANSET_VERSION);
+		return;
+	}
+	sb_init(&sb);
+	sb_printf(&sb, "{\"version\": ");
+	sb_json_str(&sb, IPBANSET_VERSION);
+	sb_printf(&sb, "}\n");
+	fputs(sb.buf, stdout);
+	sb_free(&sb);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
@@ -492,7 +508,7 @@ int main(int argc, char **argv)
 	if (help)
 		return usage(stdout), 0;
 	if (version)
-		return printf("ipbanset %s\n", IPBANSET_VERSION), 0;
+		return print_version(c.json), 0;
 	if (optind >= argc) {
 		ipb_error("missing COMMAND; see 'ipbanset --help'");
 		return 2;
