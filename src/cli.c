@@ -16,13 +16,36 @@ static void vmessage(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* The run's first error, for the JSON error object (ipb_json_error). */
+static char first_error[IPB_ERRLEN];
+
 void ipb_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
+	if (!first_error[0] && strncmp(fmt, "warning: ", 9)) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vsnprintf(first_error, sizeof(first_error), fmt, copy);
+		va_end(copy);
+	}
 	vmessage(fmt, ap);
 	va_end(ap);
+}
+
+void ipb_json_error(int status)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_printf(&sb, "{\"error\": ");
+	sb_json_str(&sb, first_error[0] ? first_error : "failed");
+	sb_printf(&sb, ", \"exit\": %d}\n", status);
+	if (sb.buf)
+		fputs(sb.buf, stdout);
+	sb_free(&sb);
 }
 
 void ipb_info(const struct ctx *c, const char *fmt, ...)

@@ -474,18 +474,31 @@ static void print_version(bool json)
 	sb_free(&sb);
 }
 
-int main(int argc, char **argv)
+/* getopt has read every option: c->json says whether -j was given. */
+static bool options_read;
+
+/* -j among the arguments, for an error found before getopt reaches it. */
+static bool argv_wants_json(int argc, char **argv)
 {
-	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i], 'j') &&
+		     strspn(argv[i] + 1, "jnqvhV") == strlen(argv[i] + 1)))
+			return true;
+	return false;
+}
+
+static int run_args(struct ctx *c, int argc, char **argv)
+{
 	const struct command *cmd;
 	struct pending p = { 0 };
 	bool help = false, version = false;
 	int o, r;
 
-	if (getuid() != geteuid() || getgid() != getegid()) {
-		fputs("ipbanset: refusing to run setuid or setgid\n", stderr);
-		return 4;
-	}
+	if (getuid() != geteuid() || getgid() != getegid())
+		return ipb_error("refusing to run setuid or setgid"), 4;
 	opterr = 0;
 	/* GNU getopt permutes: global and command options may stand anywhere. */
 	while ((o = getopt_long(argc, argv, ":c:d:T:N:B:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
@@ -502,13 +515,14 @@ int main(int argc, char **argv)
 			help = true;
 		else if (o == 'V')
 			version = true;
-		else if ((r = parse_option(&c, &p, o)))
+		else if ((r = parse_option(c, &p, o)))
 			return r;
 	}
+	options_read = true;
 	if (help)
 		return usage(stdout), 0;
 	if (version)
-		return print_version(c.json), 0;
+		return print_version(c->json), 0;
 	if (optind >= argc) {
 		ipb_error("missing COMMAND; see 'ipbanset --help'");
 		return 2;
@@ -516,21 +530,32 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), 2;
-	c.command = cmd->name;
-	c.args = argv + optind + 1;
-	c.nargs = argc - optind - 1;
-	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)))
+	c->command = cmd->name;
+	c->args = argv + optind + 1;
+	c->nargs = argc - optind - 1;
+	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(c, cmd)))
 		return r;
-	if ((r = apply_settings(&c, &p))) {
-		config_free(&c.cfg);
-		return r;
-	}
-	if (c.netns && (r = enter_netns(c.netns))) {
-		config_free(&c.cfg);
+	if ((r = apply_settings(c, &p))) {
+		config_free(&c->cfg);
 		return r;
 	}
-	r = run(&c, cmd);
-	config_free(&c.cfg);
+	if (c->netns && (r = enter_netns(c->netns))) {
+		config_free(&c->cfg);
+		return r;
+	}
+	r = run(c, cmd);
+	config_free(&c->cfg);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
+	int r = run_args(&c, argc, argv);
+
+	if (r >= IPB_EXIT_USAGE && !c.json_printed &&
+	    (c.json || (!options_read && argv_wants_json(argc, argv))))
+		ipb_json_error(r);
 	fflush(stdout);
 	if (ferror(stdout))
 		return ipb_error("write error on standard output"), 4;
