@@ -20,13 +20,36 @@ static void vmessage(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* The run's first error, for the JSON error object (ipb_json_error). */
+static char first_error[IPB_ERRLEN];
+
 void ipb_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
+	if (!first_error[0] && strncmp(fmt, "warning: ", 9)) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vsnprintf(first_error, sizeof(first_error), fmt, copy);
+		va_end(copy);
+	}
 	vmessage(fmt, ap);
 	va_end(ap);
+}
+
+void ipb_json_error(int status)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_printf(&sb, "{\"error\": ");
+	sb_json_str(&sb, first_error[0] ? first_error : "failed");
+	sb_printf(&sb, ", \"exit\": %d}\n", status);
+	if (sb.buf)
+		fputs(sb.buf, stdout);
+	sb_free(&sb);
 }
 
 void ipb_info(const struct ctx *c, const char *fmt, ...)
@@ -186,6 +209,13 @@ static int check_allowlist(struct ctx *c, const struct target_list *l)
 	char a[TARGET_STRLEN], b[TARGET_STRLEN];
 	size_t i, k;
 
+	if (c->ssh_client_unreadable && !c->force) {
+		char env[160];
+
+		ipb_error("warning: no client address in $SSH_CONNECTION '%s'; this SSH session's "
+			  "address is not protected from the ban",
+			  ipb_escape(getenv("SSH_CONNECTION"), env, sizeof(env)));
+	}
 	for (i = 0; i < l->n; i++) {
 		for (k = 0; k < c->cfg.allow.n; k++)
 			if (target_overlaps(&l->v[i], &c->cfg.allow.v[k]))

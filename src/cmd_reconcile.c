@@ -123,7 +123,7 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 	       verb, (unsigned long long)st->restored, (unsigned long long)st->removed,
 	       (unsigned long long)st->retimed);
 	if (st->sets_rewritten)
-		printf(", rewrote %llu large set%s", (unsigned long long)st->sets_rewritten,
+		printf(", rewrote %llu set%s", (unsigned long long)st->sets_rewritten,
 		       st->sets_rewritten > 1 ? "s" : "");
 	char what[IPB_NAME_MAX + 32];
 

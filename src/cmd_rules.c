@@ -37,7 +37,8 @@ int cmd_print_rules(struct ctx *c)
 {
 	static const char *const tool[] = { "iptables", "iptables", "ip6tables", "ip6tables" };
 	bool pre = c->cfg.hook == IPB_HOOK_PREROUTING;
-	char name[IPS_NAME_MAX];
+	char name[IPS_NAME_MAX], rule[IPS_NAME_MAX + 64];
+	const char *table;
 	unsigned k;
 	int r;
 
@@ -52,11 +53,15 @@ int cmd_print_rules(struct ctx *c)
 		return ipb_error("init --print-rules: iptables cannot reject in the raw table's "
 				 "PREROUTING chain; use --hook input or --verdict drop"),
 		       IPB_EXIT_USAGE;
+	table = pre ? "-t raw " : "";
+	/* each line checks first (-C), so running them again adds no second copy */
 	for (k = 0; k < 4; k++) {
 		ips_set_name(c->cfg.table, k, name, sizeof(name));
-		printf("%s %s-I %s -m set --match-set %s src -j %s\n", tool[k], pre ? "-t raw " : "",
-		       pre ? "PREROUTING" : "INPUT", name,
-		       c->cfg.verdict == IPB_VERDICT_REJECT ? "REJECT" : "DROP");
+		snprintf(rule, sizeof(rule), "%s -m set --match-set %s src -j %s",
+			 pre ? "PREROUTING" : "INPUT", name,
+			 c->cfg.verdict == IPB_VERDICT_REJECT ? "REJECT" : "DROP");
+		printf("%s %s-C %s 2>/dev/null || %s %s-I %s\n", tool[k], table, rule, tool[k], table,
+		       rule);
 	}
 	return 0;
 }

@@ -249,8 +249,10 @@ int cmd_list(struct ctx *c)
 	if ((r = open_journal(c, &j, false)))
 		return r;
 	sb_init(&l.sb);
-	if (c->json)
+	if (c->json) {
 		printf("[");
+		c->json_printed = true;
+	}
 	if (j && journal_bans_live(j, c->now, c->source_set ? c->source : NULL, c->family, list_cb, &l,
 				   &e)) {
 		ipb_error("%s", e.msg);
@@ -316,8 +318,10 @@ int cmd_log(struct ctx *c)
 
 	if ((r = open_journal(c, &j, false)))
 		return r;
-	if (c->json)
+	if (c->json) {
 		printf("[");
+		c->json_printed = true;
+	}
 	if (j && journal_events(j, c->since_set ? c->now - c->since : 0,
 				c->source_set ? c->source : NULL, log_cb, &l, &e)) {
 		ipb_error("%s", e.msg);

@@ -305,7 +305,10 @@ int config_parse(const char *name, const char *text, struct config *c, struct ip
 		ipb_seterr(e, "%s: out of memory", qname);
 		return -ENOMEM;
 	}
-	for (line = copy; line && !r; line = next) {
+	line = copy;
+	if (!strncmp(line, "\xef\xbb\xbf", 3))
+		line += 3; /* a UTF-8 byte order mark, as some Windows editors write */
+	for (; line && !r; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;

@@ -141,10 +141,30 @@ void engine_elem_add(struct engine *g, const struct target *t, int64_t expires, 
 	g->k_added++;
 }
 
+/* Take back the addition of t queued last in v, if there is one. */
+static bool unqueue_last(struct elemvec *v, const struct target *t)
+{
+	if (!v->n || target_cmp(&v->v[v->n - 1].t, t))
+		return false;
+	v->n--;
+	return true;
+}
+
 void engine_elem_del(struct engine *g, const struct target *t)
 {
-	queue(g, &g->del[plan_set_index(t->family, t->plen)], t, 0, NULL);
+	unsigned idx = plan_set_index(t->family, t->plen);
+
 	g->k_removed++;
+	/* The batch sends a set's deletions before its additions: a target changed again
+	 * in this run (flush withdraws one source's ban at a time, in target order) must
+	 * not keep an addition queued before this deletion. A retime queued its own. */
+	if (!g->stream) {
+		unqueue_last(&g->add[idx], t);
+		unqueue_last(&g->refresh[idx], t);
+		if (g->del[idx].n && !target_cmp(&g->del[idx].v[g->del[idx].n - 1].t, t))
+			return;
+	}
+	queue(g, &g->del[idx], t, 0, NULL);
 }
 
 void engine_elem_retime(struct engine *g, const struct target *t, int64_t expires,

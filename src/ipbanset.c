@@ -212,13 +212,17 @@ static void read_ssh_client(struct ctx *c)
 		c->have_ssh_client = ssh_client_from_utmp(&c->ssh_client);
 		return;
 	}
-	n = strcspn(s, " ");
-	if (n == 0 || n >= sizeof(word))
-		return;
-	memcpy(word, s, n);
-	word[n] = 0;
-	if (target_parse(word, &c->ssh_client, &flags, NULL) == 0)
-		c->have_ssh_client = true;
+	/* sshd writes a link-local client with its zone: "fe80::2%eth0 50000 fe80::1%eth0 22" */
+	n = strcspn(s, " %");
+	if (n > 0 && n < sizeof(word) && (s[n] == ' ' || s[n] == '%')) {
+		memcpy(word, s, n);
+		word[n] = 0;
+		if (!strchr(word, '/') && target_parse(word, &c->ssh_client, &flags, NULL) == 0) {
+			c->have_ssh_client = true;
+			return;
+		}
+	}
+	c->ssh_client_unreadable = true; /* check_allowlist warns when the guard applies */
 }
 
 struct pending {
@@ -263,9 +267,12 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		c->hook_set = true;
 	}
 	if (p->priority) {
+		const char *digits = p->priority + (p->priority[0] == '-');
+
 		errno = 0;
 		v = strtol(p->priority, &end, 10);
-		if (errno || end == p->priority || *end || v < -1000 || v > 1000)
+		/* strtol skips leading blanks and takes a '+': no other number does */
+		if (*digits < '0' || *digits > '9' || errno || *end || v < -1000 || v > 1000)
 			return ipb_error("invalid priority '%s' (-1000..1000)", p->priority), 2;
 		c->cfg.priority = (int)v;
 		c->cfg.priority_set = c->priority_set = true;
@@ -452,18 +459,47 @@ static int run(struct ctx *c, const struct command *cmd)
 	return cmd->fn(c);
 }
 
-int main(int argc, char **argv)
+static void print_version(bool json)
 {
-	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
+	struct strbuf sb;
+
+	if (!json) {
+		printf("ipbanset %s\n", IPBANSET_VERSION);
+		return;
+	}
+	sb_init(&sb);
+	sb_printf(&sb, "{\"version\": ");
+	sb_json_str(&sb, IPBANSET_VERSION);
+	sb_printf(&sb, "}\n");
+	fputs(sb.buf, stdout);
+	sb_free(&sb);
+}
+
+/* getopt has read every option: c->json says whether -j was given. */
+static bool options_read;
+
+/* -j among the arguments, for an error found before getopt reaches it. */
+static bool argv_wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i], 'j') &&
+		     strspn(argv[i] + 1, "jnqvhV") == strlen(argv[i] + 1)))
+			return true;
+	return false;
+}
+
+static int run_args(struct ctx *c, int argc, char **argv)
+{
 	const struct command *cmd;
 	struct pending p = { 0 };
 	bool help = false, version = false;
 	int o, r;
 
-	if (getuid() != geteuid() || getgid() != getegid()) {
-		fputs("ipbanset: refusing to run setuid or setgid\n", stderr);
-		return 4;
-	}
+	if (getuid() != geteuid() || getgid() != getegid())
+		return ipb_error("refusing to run setuid or setgid"), 4;
 	opterr = 0;
 	/* GNU getopt permutes: global and command options may stand anywhere. */
 	while ((o = getopt_long(argc, argv, ":c:d:T:N:B:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
@@ -480,13 +516,14 @@ int main(int argc, char **argv)
 			help = true;
 		else if (o == 'V')
 			version = true;
-		else if ((r = parse_option(&c, &p, o)))
+		else if ((r = parse_option(c, &p, o)))
 			return r;
 	}
+	options_read = true;
 	if (help)
 		return usage(stdout), 0;
 	if (version)
-		return printf("ipbanset %s\n", IPBANSET_VERSION), 0;
+		return print_version(c->json), 0;
 	if (optind >= argc) {
 		ipb_error("missing COMMAND; see 'ipbanset --help'");
 		return 2;
@@ -494,21 +531,32 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), 2;
-	c.command = cmd->name;
-	c.args = argv + optind + 1;
-	c.nargs = argc - optind - 1;
-	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(&c, cmd)))
+	c->command = cmd->name;
+	c->args = argv + optind + 1;
+	c->nargs = argc - optind - 1;
+	if ((r = check_command_options(cmd, p.seen)) || (r = check_args(c, cmd)))
 		return r;
-	if ((r = apply_settings(&c, &p))) {
-		config_free(&c.cfg);
-		return r;
-	}
-	if (c.netns && (r = enter_netns(c.netns))) {
-		config_free(&c.cfg);
+	if ((r = apply_settings(c, &p))) {
+		config_free(&c->cfg);
 		return r;
 	}
-	r = run(&c, cmd);
-	config_free(&c.cfg);
+	if (c->netns && (r = enter_netns(c->netns))) {
+		config_free(&c->cfg);
+		return r;
+	}
+	r = run(c, cmd);
+	config_free(&c->cfg);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
+	int r = run_args(&c, argc, argv);
+
+	if (r >= IPB_EXIT_USAGE && !c.json_printed &&
+	    (c.json || (!options_read && argv_wants_json(argc, argv))))
+		ipb_json_error(r);
 	fflush(stdout);
 	if (ferror(stdout))
 		return ipb_error("write error on standard output"), 4;

@@ -44,10 +44,15 @@ struct ctx {
 	int64_t now_ms; /* Unix milliseconds at start */
 	struct target ssh_client; /* from $SSH_CONNECTION */
 	bool have_ssh_client;
+	bool ssh_client_unreadable; /* $SSH_CONNECTION is set but names no address */
+	bool json_printed; /* a JSON document is on stdout already (list and log stream theirs) */
 };
 
 /* Messages: "ipbanset: ..." on stderr. */
 __attribute__((format(printf, 1, 2))) void ipb_error(const char *fmt, ...);
+/* With -j, after an error (exit 2, 3 or 4): {"error": "<the first message>", "exit": N}
+ * on stdout, where no JSON document went already. */
+void ipb_json_error(int status);
 __attribute__((format(printf, 2, 3))) void ipb_info(const struct ctx *c, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void ipb_verbose(const struct ctx *c, const char *fmt, ...);
 /* With -v: milliseconds since the start, and what was just done. */

@@ -860,17 +860,6 @@ static bool swap_min_forced(size_t *min)
 	return true;
 }
 
-static int target_cmp_void(const void *a, const void *b)
-{
-	return target_cmp(a, b);
-}
-
-/* Is t in the sorted array? */
-static bool has_target(const struct target *v, size_t n, const struct target *t)
-{
-	return n && bsearch(t, v, n, sizeof(*v), target_cmp_void);
-}
-
 static int op_index_cmp(const void *a, const void *b, void *arg)
 {
 	const struct ips_op *ops = arg;
@@ -980,44 +969,44 @@ static void undo_added(struct ips *p)
 	p->nundo = 0;
 }
 
-/* The sorted targets of the element-by-element ops that delete (del) or add. */
-static int sorted_targets(const struct ips *p, const bool swap[IPS_NKINDS], bool del,
-			  struct target **out, size_t *n)
+/* Which pass applies each element-by-element op: 0 a new element, 1 a new timeout (a
+ * target deleted and added again, which "add -exist" does in one step), 2 a deletion;
+ * -1 none. Only a target's last op counts, as in the kernel's own order: a delete
+ * queued after an add removes the element. */
+static int plan_passes(const struct ips *p, const bool swap[IPS_NKINDS], signed char *pass)
 {
-	size_t i;
+	uint32_t *idx = malloc((p->nops + 1) * sizeof(*idx));
+	size_t i, n = 0, a, b;
 
-	*n = 0;
-	*out = malloc((p->nops + 1) * sizeof(**out));
-	if (!*out)
+	if (!idx)
 		return -ENOMEM;
-	for (i = 0; i < p->nops; i++)
-		if (p->ops[i].del == del && !swap[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)])
-			(*out)[(*n)++] = p->ops[i].t;
-	if (*n)
-		qsort(*out, *n, sizeof(**out), target_cmp_void);
+	for (i = 0; i < p->nops; i++) {
+		pass[i] = -1;
+		if (!swap[ips_kind(p->ops[i].t.family, p->ops[i].t.plen)])
+			idx[n++] = (uint32_t)i;
+	}
+	qsort_r(idx, n, sizeof(*idx), op_index_cmp, p->ops);
+	for (a = 0; a < n; a = b) {
+		const struct ips_op *last;
+		bool deleted = false;
+
+		for (b = a + 1; b < n && !target_cmp(&p->ops[idx[a]].t, &p->ops[idx[b]].t); b++)
+			deleted |= p->ops[idx[b - 1]].del;
+		last = &p->ops[idx[b - 1]];
+		pass[idx[b - 1]] = last->del ? 2 : deleted ? 1 : 0;
+	}
+	free(idx);
 	return 0;
 }
 
-/* Which pass applies op: 0 new elements, 1 new timeouts (a delete and an add of one
- * target, which "add -exist" does in one step), 2 deletions; -1 none. */
-static int op_pass(const struct ips_op *op, const struct target *dels, size_t ndels,
-		   const struct target *adds, size_t nadds)
-{
-	if (!op->del)
-		return has_target(dels, ndels, &op->t) ? 1 : 0;
-	return has_target(adds, nadds, &op->t) ? -1 : 2;
-}
-
-/* Which ops of the passes before `pass`, and of `pass` before op `upto`, change an
+/* Did an op of the passes before `pass`, or of `pass` before op `upto`, change an
  * element that was in the kernel (passes 1 and 2)? */
-static bool applied_changes(const struct ips *p, const bool swap[IPS_NKINDS], const struct target *dels,
-			    size_t ndels, const struct target *adds, size_t nadds, int pass, size_t upto)
+static bool applied_changes(const struct ips *p, const signed char *passes, int pass, size_t upto)
 {
 	size_t i;
 
 	for (i = 0; i < p->nops; i++) {
-		const struct ips_op *op = &p->ops[i];
-		int q = swap[ips_kind(op->t.family, op->t.plen)] ? -1 : op_pass(op, dels, ndels, adds, nadds);
+		int q = passes[i];
 
 		if (q >= 1 && (q < pass || (q == pass && i < upto)))
 			return true;
@@ -1032,8 +1021,8 @@ static bool applied_changes(const struct ips *p, const bool swap[IPS_NKINDS], co
 static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *bad_tag,
 			  struct ipb_err *e)
 {
-	struct target *dels = NULL, *adds = NULL;
-	size_t i, ndels, nadds, bad = 0, u;
+	signed char *passes = NULL;
+	size_t i, bad = 0, u;
 	uint32_t line = 0;
 	unsigned k = 0;
 	int r = 0, pass;
@@ -1041,19 +1030,18 @@ static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *ba
 	p->nundo = 0;
 	if (p->nops >= UINT32_MAX)
 		return ipb_seterr(e, "ipset: too many changes in one batch"), -E2BIG;
-	if (sorted_targets(p, swap, true, &dels, &ndels) || sorted_targets(p, swap, false, &adds, &nadds) ||
+	if (!(passes = malloc(p->nops + 1)) || plan_passes(p, swap, passes) ||
 	    ipb_grow(&p->undo, &p->capundo, p->nops + 1, sizeof(*p->undo))) {
-		free(dels);
-		free(adds);
+		free(passes);
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	}
 	for (pass = 0; pass < 3; pass++) {
 		for (i = 0; i < p->nops && !r; i++) {
 			const struct ips_op *op = &p->ops[i];
 
-			k = ips_kind(op->t.family, op->t.plen);
-			if (swap[k] || op_pass(op, dels, ndels, adds, nadds) != pass)
+			if (passes[i] != pass)
 				continue;
+			k = ips_kind(op->t.family, op->t.plen);
 			r = elem_cmd(p, !op->del, p->name[k], &op->t, op->expires_ms, op->comment,
 				     (uint32_t)i + 1, &line);
 			if (!r && pass == 0)
@@ -1066,8 +1054,7 @@ static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *ba
 			break;
 	}
 	if (!r) {
-		free(dels);
-		free(adds);
+		free(passes);
 		return 0;
 	}
 	if (line >= 1 && line <= p->nops)
@@ -1085,14 +1072,13 @@ static int apply_elements(struct ips *p, const bool swap[IPS_NKINDS], size_t *ba
 				p->nundo = u;
 				break;
 			}
-	if (applied_changes(p, swap, dels, ndels, adds, nadds, pass, bad)) {
+	if (applied_changes(p, passes, pass, bad)) {
 		size_t n = strlen(e->msg);
 
 		snprintf(e->msg + n, sizeof(e->msg) - n,
 			 "; some new timeouts or deletions were applied before it: run 'ipbanset reconcile'");
 	}
-	free(dels);
-	free(adds);
+	free(passes);
 	undo_added(p);
 	return r;
 }

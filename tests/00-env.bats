@@ -30,3 +30,13 @@ load helper
 	assert_status 0
 	[ -n "$output" ]
 }
+
+@test "env: --version with --json prints a JSON object" {
+	run --separate-stderr ibs --version
+	local text=$output
+	run --separate-stderr ibs --json --version
+	assert_status 0
+	jq_ok --arg v "${text#ipbanset }" '. == {version: $v}'
+	run --separate-stderr ibs -V -j
+	jq_ok 'keys == ["version"]'
+}

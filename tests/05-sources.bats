@@ -70,3 +70,44 @@ file_setup() {
 	run list_json --source b
 	jq_ok 'length == 1 and .[0].source == "b" and .[0].target == "198.51.100.3"'
 }
+
+@test "flush withdraws a target that two sources ban with different expiries" {
+	ibs_ok ban -s a -t 2h "$ATK_ADDR" 203.0.113.0/24
+	ibs_ok ban -s b -t 1h "$ATK_ADDR" 203.0.113.0/24
+	ibs_ok --json flush
+	jq_ok '.removed == 4'
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+	assert_kernel_lacks v4_24 203.0.113.0
+	[ "$(kernel_element_count)" -eq 0 ]
+	assert_reachable "$ATK_ADDR"
+	assert_reachable 203.0.113.9
+}
+
+@test "flush withdraws multi-source targets when the set is rebuilt and swapped" {
+	ibs_ok ban -s a -t 2h "$ATK_ADDR" 198.51.100.3 198.51.100.77 203.0.113.0/24 203.0.5.0/24
+	ibs_ok ban -s b -t 1h "$ATK_ADDR" 198.51.100.3 198.51.100.77 203.0.113.0/24 203.0.5.0/24
+	ibs_ok ban -s c -t 1h 198.51.100.4
+	# IPBANSET_IPSET_SWAP_MIN: the ipset backend rebuilds a set from 2 changes on
+	IPBANSET_IPSET_SWAP_MIN=2 ibs_ok --json flush -s c
+	jq_ok '.removed == 1'
+	IPBANSET_IPSET_SWAP_MIN=2 ibs_ok --json flush
+	jq_ok '.removed == 10'
+	run kernel_elements
+	[ -z "$output" ]
+	assert_reachable "$ATK_ADDR"
+	assert_reachable 198.51.100.77
+	assert_reachable 203.0.5.5
+}
+
+@test "unban --all-sources withdraws a target that sources ban with different expiries" {
+	ibs_ok ban -s a -t 2h "$ATK_ADDR" 2001:db8:2::/48
+	ibs_ok ban -s b -t 1h "$ATK_ADDR" 2001:db8:2::/48
+	ibs_ok ban -s c -t 30m "$ATK_ADDR"
+	ibs_ok --json unban --all-sources "$ATK_ADDR" 2001:db8:2::/48
+	jq_ok '.removed == 5'
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+	assert_kernel_lacks v6_48 2001:db8:2::
+	[ "$(kernel_element_count)" -eq 0 ]
+	assert_reachable "$ATK_ADDR"
+	assert_reachable 2001:db8:2::5
+}

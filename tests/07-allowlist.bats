@@ -77,6 +77,32 @@ refused() {
 	assert_dropped "$ATK_ADDR"
 }
 
+@test "a link-local SSH client, written with its zone, is refused as well" {
+	export SSH_CONNECTION="fe80::2%ibs0 51234 fe80::1%ibs0 22"
+	refused fe80::2 ban fe80::/64
+	refused fe80::2 ban fe80::2
+	refused fe80::2 ban --dry-run fe80::/10
+	export SSH_CONNECTION="2001:db8:1::2%ibs0 51234 2001:db8:1::1%ibs0 22"
+	refused 2001:db8:1::2 ban 2001:db8:1::/64
+}
+
+@test "an SSH_CONNECTION with no address in it is a warning, not a silent loss of the guard" {
+	export SSH_CONNECTION=$'bogus\e[31m 51234 198.51.100.1 22'
+	ibs_ok ban 198.51.100.77
+	assert_stderr_prefixed
+	assert_stderr_has "warning: no client address in \$SSH_CONNECTION"
+	assert_stderr_has "not protected"
+	[[ "$stderr" != *$'\e'* ]]
+	assert_dropped 198.51.100.77
+	export SSH_CONNECTION="10.0.0.0/8 51234 198.51.100.1 22"
+	ibs_ok ban 198.51.100.3
+	assert_stderr_has "warning: no client address"
+	ibs_ok ban --force 203.0.113.5
+	[ -z "$stderr" ]
+	ibs_ok list
+	[ -z "$stderr" ]
+}
+
 @test "--force does not override the configured allowlist" {
 	refused 127.0.0.0/8 ban --force 127.0.0.1
 	refused 192.0.2.0/29 ban --force 192.0.2.1

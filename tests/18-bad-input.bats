@@ -127,6 +127,65 @@ invalid() {
 	cases_pass
 }
 
+@test "config: a leading UTF-8 byte order mark is skipped, not an invisible unknown key" {
+	local backend
+	backend=$(grep '^backend' "$CONF" || true)
+	printf '\xef\xbb\xbfdefault_timeout = 2h\n%s\n' "$backend" >"$CONF"
+	ibs_ok ban "$ATK_ADDR"
+	[ -z "$stderr" ]
+	[ "$(seconds_until "$(expires_of "$ATK_ADDR")")" -gt 3700 ]
+	printf '# line 1\n\xef\xbb\xbfhook = input\n%s\n' "$backend" >"$CONF"
+	run --separate-stderr ibs ban 198.51.100.77
+	assert_status 2
+	assert_stderr_has "$CONF:2: unknown key"
+}
+
+# ---- errors with --json
+# json_error STATUS TEXT ARGS...: ipbanset ARGS exits STATUS, prints the message on stderr
+# and one JSON object {"error": "...TEXT...", "exit": STATUS} on stdout.
+json_error() {
+	local want=$1 text=$2
+	shift 2
+	run --separate-stderr ibs "$@"
+	assert_status "$want"
+	assert_stderr_prefixed
+	assert_stderr_has "$text"
+	jq_ok --arg t "$text" --argjson x "$want" \
+		'keys == ["error", "exit"] and .exit == $x and (.error | contains($t))'
+	[ "$(jq -s length <<<"$output")" -eq 1 ]
+	[[ "$stderr" == *"$(jq_val .error)"* ]]
+	assert_unchanged "$BEFORE"
+}
+
+@test "--json: invalid input prints a JSON error object on stdout too (exit 2)" {
+	json_error 2 "'1.2.3'" --json ban 1.2.3
+	json_error 2 "invalid duration '1x'" ban -j --timeout 1x "$ATK_ADDR"
+	json_error 2 "unknown command 'frobnicate'" -nj frobnicate
+	# found before getopt reaches -j
+	json_error 2 "invalid option '--bogus'" --bogus --json list
+	json_error 2 "' 5'" init --priority ' 5' --json
+}
+
+@test "--json: a refusal by the allowlist (exit 3) and a system error (exit 4) too" {
+	json_error 3 127.0.0.0/8 --json ban 127.0.0.1
+	# shellcheck disable=SC2086 # IPBANSET may be a wrapped command line
+	run --separate-stderr ip netns exec "$SRV" $IPBANSET -c "$CONF" -d /proc/nonexistent/x.db --json ban "$ATK_ADDR"
+	assert_status 4
+	jq_ok '.exit == 4 and (.error | contains("/proc/nonexistent"))'
+}
+
+@test "--json: no error object without --json, nor for query's 'not banned'" {
+	run --separate-stderr ibs ban 1.2.3
+	assert_status 2
+	[ -z "$output" ]
+	run --separate-stderr ibs --json query 203.0.113.77
+	assert_status 1
+	jq_ok '.banned == false and (has("error") | not)'
+	run --separate-stderr ibs --reason -j ban
+	assert_status 2
+	[ -z "$output" ]
+}
+
 # ---- file lines
 @test "file: bad address on line 3 of 5 names FILE:3:" {
 	printf '%s\n' 198.51.100.10 198.51.100.11 10.0.300.1 198.51.100.12 198.51.100.13 >"$WORK/five"
@@ -138,7 +197,7 @@ invalid() {
 	invalid --names "$WORK/two:2:" unban -s keep -f "$WORK/two"
 }
 
-@test "bad options and commands (29 cases)" {
+@test "bad options and commands (31 cases)" {
 	bad "unknown option --bogus" --names --bogus ban --bogus "$ATK_ADDR"
 	bad "unknown global option before the command" --names --frobnicate --frobnicate list
 	bad "unknown command" --names frobnicate frobnicate
@@ -158,6 +217,8 @@ invalid() {
 	bad "init --hook sideways" --names sideways init --hook sideways
 	bad "init --verdict maybe" --names maybe init --verdict maybe
 	bad "init --priority abc" --names abc init --priority abc
+	bad "init --priority ' 5' (a leading blank, as no other number takes)" --names "' 5'" init --priority ' 5'
+	bad "init --priority +5" --names +5 init --priority +5
 	bad "--timeout with no value" ban "$ATK_ADDR" --timeout
 	bad "bad table name" -T 'bad name!' list
 	bad "--jitter abc" --names abc ban --jitter abc "$ATK_ADDR"

@@ -36,14 +36,17 @@ ipset_header() {
 @test "init --print-rules prints the iptables and ip6tables rules, and changes nothing" {
 	run --separate-stderr ibs init --print-rules
 	assert_status 0
-	[ "$output" = "iptables -I INPUT -m set --match-set ipbanset-ip4 src -j DROP
-iptables -I INPUT -m set --match-set ipbanset-net4 src -j DROP
-ip6tables -I INPUT -m set --match-set ipbanset-ip6 src -j DROP
-ip6tables -I INPUT -m set --match-set ipbanset-net6 src -j DROP" ]
+	local r4='INPUT -m set --match-set ipbanset-ip4 src -j DROP' n4='INPUT -m set --match-set ipbanset-net4 src -j DROP'
+	local r6='INPUT -m set --match-set ipbanset-ip6 src -j DROP' n6='INPUT -m set --match-set ipbanset-net6 src -j DROP'
+	[ "$output" = "iptables -C $r4 2>/dev/null || iptables -I $r4
+iptables -C $n4 2>/dev/null || iptables -I $n4
+ip6tables -C $r6 2>/dev/null || ip6tables -I $r6
+ip6tables -C $n6 2>/dev/null || ip6tables -I $n6" ]
 	refute kernel_has_table
 	run --separate-stderr ibs -T edge init --print-rules --hook prerouting
 	assert_status 0
-	[[ "$output" == "iptables -t raw -I PREROUTING -m set --match-set edge-ip4 src -j DROP"* ]]
+	r4='PREROUTING -m set --match-set edge-ip4 src -j DROP'
+	[[ "$output" == "iptables -t raw -C $r4 2>/dev/null || iptables -t raw -I $r4"$'\n'* ]]
 	run --separate-stderr ibs init --print-rules --verdict reject
 	[[ "$output" == *"--match-set ipbanset-net6 src -j REJECT" ]]
 	run --separate-stderr ibs init --print-rules --verdict reject --hook prerouting
@@ -64,6 +67,26 @@ ip6tables -I INPUT -m set --match-set ipbanset-net6 src -j DROP" ]
 	assert_reachable 198.51.100.3
 	assert_kernel_has v4_24 203.0.113.0
 	assert_kernel_has v6_48 2001:db8:2::
+}
+
+@test "the printed rules run twice through sh add each rule once" {
+	ibs_init
+	local t
+	for t in iptables ip6tables; do
+		[ "$(ip netns exec "$SRV" "$t" -S INPUT | grep -c -e '--match-set ipbanset-')" -eq 2 ]
+	done
+	ibs_ok init --print-rules
+	ip netns exec "$SRV" sh -e <<<"$output"
+	ip netns exec "$SRV" sh -e <<<"$output"
+	for t in iptables ip6tables; do
+		[ "$(ip netns exec "$SRV" "$t" -S INPUT | grep -c -e '--match-set ipbanset-')" -eq 2 ]
+	done
+	ibs_ok init --print-rules --hook prerouting
+	ip netns exec "$SRV" sh -e <<<"$output"
+	ip netns exec "$SRV" sh -e <<<"$output"
+	[ "$(ip netns exec "$SRV" iptables -t raw -S PREROUTING | grep -c -e '--match-set ipbanset-')" -eq 2 ]
+	ibs_ok ban "$ATK_ADDR"
+	assert_dropped "$ATK_ADDR"
 }
 
 @test "teardown refuses while iptables rules reference the sets, and names the way out" {

@@ -179,15 +179,11 @@ ipset_rules() {
 	for s in $(ipset_names); do
 		grep -qx "$s" <<<"$have" || return 0
 	done
-	local cmd args
 	# shellcheck disable=SC2086
 	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" -T "$t" init --print-rules >"$WORK/ipset-rules.txt" ||
 		return 1
-	while read -r cmd args; do
-		[ -n "$cmd" ] || continue
-		# shellcheck disable=SC2086
-		ip netns exec "$SRV" "$cmd" $args || return 1
-	done <"$WORK/ipset-rules.txt"
+	# as an administrator runs them: "ipbanset init --print-rules | sh"
+	ip netns exec "$SRV" sh -e <"$WORK/ipset-rules.txt" || return 1
 	touch "$WORK/ipset-rules-$t"
 }
 

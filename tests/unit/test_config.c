@@ -93,6 +93,11 @@ static void test_parse_values(void)
 	config_free(&c);
 
 	config_defaults(&c);
+	CHECK_INT(config_parse("a", "\xef\xbb\xbfpriority = 5\n", &c, &e), 0); /* a byte order mark */
+	CHECK_INT(c.priority, 5);
+	config_free(&c);
+
+	config_defaults(&c);
 	CHECK_INT(config_parse("a", "priority = 0\ndefault_timeout = permanent\n"
 				    "db = /var/lib/a#b.db\n",
 			       &c, &e),
