@@ -8,14 +8,15 @@ file_setup() {
 	ibs_init
 }
 
-@test "the kernel lifts a 2s ban with no ipbanset process running" {
-	ibs_ok ban --timeout 2 "$ATK_ADDR"
+# 4s, not less: with files side by side the checks before the expiry can take a second
+@test "the kernel lifts a 4s ban with no ipbanset process running" {
 	local t0=$SECONDS
+	ibs_ok ban --timeout 4 "$ATK_ADDR"
 	run kernel_timeout v4_32 "$ATK_ADDR"
 	[ "$output" -ge 1 ]
-	[ "$output" -le 2 ]
-	refute ping_once "$ATK_ADDR"
-	sleep $((3 - (SECONDS - t0) > 0 ? 3 - (SECONDS - t0) : 0))
+	[ "$output" -le 4 ]
+	assert_dropped "$ATK_ADDR"
+	sleep_until $((t0 + 5))
 	sleep 0.5
 	assert_reachable "$ATK_ADDR"
 	assert_kernel_lacks v4_32 "$ATK_ADDR"
@@ -29,7 +30,7 @@ file_setup() {
 	ibs_ok ban --timeout 1h 198.51.100.3
 	run ibs query "$ATK_ADDR"
 	assert_status 0
-	sleep $((5 - (SECONDS - t0) > 0 ? 5 - (SECONDS - t0) : 0))
+	sleep_until $((t0 + 5))
 	run ibs query "$ATK_ADDR"
 	assert_status 1
 	run list_json
@@ -37,9 +38,10 @@ file_setup() {
 }
 
 @test "an IPv6 ban expires in the kernel too" {
-	ibs_ok ban --timeout 2s "$ATK_ADDR6"
-	refute ping_once "$ATK_ADDR6"
-	sleep 2
+	local t0=$SECONDS
+	ibs_ok ban --timeout 4s "$ATK_ADDR6"
+	assert_dropped "$ATK_ADDR6"
+	sleep_until $((t0 + 5))
 	assert_reachable "$ATK_ADDR6"
 }
 
