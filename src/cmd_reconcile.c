@@ -137,9 +137,10 @@ static int reconcile_event(struct engine *g, const struct rec_stats *st, const c
 {
 	char detail[160];
 
-	snprintf(detail, sizeof(detail), "restored %llu, removed %llu, retimed %llu, rewrote %llu sets",
-		 (unsigned long long)st->restored, (unsigned long long)st->removed,
-		 (unsigned long long)st->retimed, (unsigned long long)st->sets_rewritten);
+	snprintf(detail, sizeof(detail), "%srestored %llu, removed %llu, retimed %llu, rewrote %llu sets",
+		 strcmp(kind, "gc") ? "" : "kernel: ", (unsigned long long)st->restored,
+		 (unsigned long long)st->removed, (unsigned long long)st->retimed,
+		 (unsigned long long)st->sets_rewritten);
 	return engine_event(g, kind, NULL, NULL, NULL, detail);
 }
 
@@ -318,6 +319,38 @@ int cmd_teardown(struct ctx *c)
 	return 0;
 }
 
+static bool gc_kernel_changed(const struct rec_stats *st)
+{
+	return st->restored || st->removed || st->retimed || st->sets_rewritten ||
+	       st->sets_created || st->sets_removed;
+}
+
+static void gc_report(const struct ctx *c, const struct engine *g, const struct rec_stats *st,
+		      uint64_t bans, uint64_t events)
+{
+	bool kernel = gc_kernel_changed(st);
+
+	if (c->json) {
+		printf("{\"changed\": %s, \"added\": 0, \"removed\": %llu, \"updated\": 0, \"unchanged\": 0, "
+		       "\"dry_run\": %s, \"events_removed\": %llu, \"kernel\": {\"added\": %llu, "
+		       "\"removed\": %llu, \"retimed\": %llu}}\n",
+		       bans || events || kernel || g->structure_changed ? "true" : "false",
+		       (unsigned long long)bans, c->dry_run ? "true" : "false",
+		       (unsigned long long)events, (unsigned long long)st->restored,
+		       (unsigned long long)st->removed, (unsigned long long)st->retimed);
+		return;
+	}
+	if (c->quiet)
+		return;
+	printf("%sgc: removed %llu expired bans and %llu old events",
+	       c->dry_run ? "dry run (nothing changed): " : "", (unsigned long long)bans,
+	       (unsigned long long)events);
+	if (kernel)
+		printf("; kernel: restored %llu, removed %llu, retimed %llu", (unsigned long long)st->restored,
+		       (unsigned long long)st->removed, (unsigned long long)st->retimed);
+	putchar('\n');
+}
+
 int cmd_gc(struct ctx *c)
 {
 	struct rec_stats st = { 0 };
@@ -356,16 +389,13 @@ int cmd_gc(struct ctx *c)
 		engine_abort(&g);
 		return r;
 	}
+	/* what it did to the kernel, drift it repaired included, is in the history too */
+	if (gc_kernel_changed(&st) && (r = reconcile_event(&g, &st, "gc"))) {
+		engine_abort(&g);
+		return r;
+	}
 	if ((r = engine_finish(&g)))
 		return r;
-	if (c->json)
-		printf("{\"changed\": %s, \"added\": 0, \"removed\": %llu, \"updated\": 0, \"unchanged\": 0, "
-		       "\"dry_run\": %s, \"events_removed\": %llu}\n",
-		       bans || events || g.structure_changed ? "true" : "false", (unsigned long long)bans,
-		       c->dry_run ? "true" : "false", (unsigned long long)events);
-	else if (!c->quiet)
-		printf("%sgc: removed %llu expired bans and %llu old events\n",
-		       c->dry_run ? "dry run (nothing changed): " : "", (unsigned long long)bans,
-		       (unsigned long long)events);
+	gc_report(c, &g, &st, bans, events);
 	return 0;
 }

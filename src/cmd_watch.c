@@ -10,6 +10,15 @@
 #include "ipbanset.h"
 
 #define WATCH_SETTLE_MS 150 /* let the rest of a reload arrive before repairing */
+#define WATCH_RETRY_MIN_S 1
+#define WATCH_RETRY_MAX_S 60
+
+/* A failed repair is tried again on its own: waiting for the next event would leave
+ * every ban unenforced after a refused start-up reconcile, and ipset sends no events. */
+struct watch_retry {
+	int64_t at_ms; /* 0: nothing to retry */
+	unsigned delay_s;
+};
 
 static volatile sig_atomic_t watch_stop;
 
@@ -60,16 +69,26 @@ out:
 	return ok;
 }
 
-static int watch_reconcile(struct ctx *c, const char *why)
+/* Reconcile; after a failure, schedule the next try 1 s later, then twice as long each
+ * time up to a minute; a success ends the backoff. */
+static void watch_reconcile(struct ctx *c, struct watch_retry *rt, const char *why)
 {
 	int r;
 
 	ipb_info(c, "watch: %s; reconciling", why);
 	watch_clock(c);
 	r = cmd_reconcile(c);
-	if (r)
-		ipb_error("watch: reconcile failed (exit %d); retrying at the next event or tick", r);
-	return r;
+	if (!r) {
+		if (rt->at_ms)
+			ipb_info(c, "watch: reconcile succeeded; the bans are enforced again");
+		*rt = (struct watch_retry){ 0 };
+		return;
+	}
+	rt->delay_s = rt->delay_s ? rt->delay_s * 2 : WATCH_RETRY_MIN_S;
+	if (rt->delay_s > WATCH_RETRY_MAX_S)
+		rt->delay_s = WATCH_RETRY_MAX_S;
+	rt->at_ms = ipb_now_ms() + (int64_t)rt->delay_s * 1000;
+	ipb_error("watch: reconcile failed (exit %d); retrying in %u s", r, rt->delay_s);
 }
 
 /* Expired bans become "expire" events in the history (gc), every interval. */
@@ -94,20 +113,26 @@ static int watch_wait(struct nft_mon *m, int timeout_ms)
 	return r > 0;
 }
 
-static int watch_loop(struct ctx *c, struct nft_mon *m)
+static int watch_loop(struct ctx *c, struct nft_mon *m, struct watch_retry *rt)
 {
 	int64_t next_tick = ipb_now_ms() + c->interval * 1000;
 	struct nft_mon_events ev;
 	int r;
 
 	while (!watch_stop) {
-		int64_t wait = next_tick - ipb_now_ms();
+		int64_t now = ipb_now_ms(), wait = next_tick - now;
 
+		if (rt->at_ms && rt->at_ms <= now) {
+			watch_reconcile(c, rt, "retrying the failed reconcile");
+			continue;
+		}
 		if (wait <= 0) {
 			watch_tick(c);
 			next_tick = ipb_now_ms() + c->interval * 1000;
 			continue;
 		}
+		if (rt->at_ms && rt->at_ms - now < wait)
+			wait = rt->at_ms - now;
 		if ((r = watch_wait(m, (int)wait)) < 0)
 			return ipb_error("watch: poll: %s", strerror(-r)), IPB_EXIT_SYSTEM;
 		if (r == 0)
@@ -117,15 +142,16 @@ static int watch_loop(struct ctx *c, struct nft_mon *m)
 			return ipb_error("watch: reading nf_tables events: %s", strerror(-r)),
 			       IPB_EXIT_SYSTEM;
 		if (ev.foreign)
-			watch_reconcile(c, "table changed by another program");
+			watch_reconcile(c, rt, "table changed by another program");
 		else if (ev.lost && !watch_structure_intact(c))
-			watch_reconcile(c, "events were lost and the table is incomplete");
+			watch_reconcile(c, rt, "events were lost and the table is incomplete");
 	}
 	return 0;
 }
 
 int cmd_watch(struct ctx *c)
 {
+	struct watch_retry rt = { 0 };
 	struct nft_mon *m;
 	struct ipb_err e;
 	int r;
@@ -141,10 +167,10 @@ int cmd_watch(struct ctx *c)
 	/* listen first, so a change during the first repair is not missed */
 	if ((r = nft_mon_open(&m, c->cfg.table, &e)))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	if ((r = watch_reconcile(c, "starting")) == 0) {
+	watch_reconcile(c, &rt, "starting");
+	if (!rt.at_ms)
 		watch_tick(c);
-		r = watch_loop(c, m);
-	}
+	r = watch_loop(c, m, &rt);
 	nft_mon_close(m);
 	if (!r)
 		ipb_info(c, "watch: stopped");

@@ -848,6 +848,14 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
 			   (unsigned)euid, path);
 		return -EPERM;
 	}
+	/* A shared directory such as /tmp must stay writable: the fix is another directory. */
+	if (S_ISDIR(st->st_mode) && (st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (st->st_mode & (S_ISVTX | S_IWOTH))) {
+		ipb_seterr(e, "%s %s is writable by group or others; refusing it (fix: keep the "
+			   "journal in a directory that only root can write, such as "
+			   "/var/lib/ipbanset, and give its path with --db)", what, path);
+		return -EPERM;
+	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		ipb_seterr(e, "%s %s is writable by group or others; refusing it (fix: chmod %s %s)",
 			   what, path, S_ISDIR(st->st_mode) ? "go-w" : "600", path);
@@ -856,9 +864,22 @@ static int check_owner_mode(const char *what, const char *path, const struct sta
 	return 0;
 }
 
-static int check_safe(const char *path, bool create, struct ipb_err *e)
+/* The journal's directory: nobody but its owner (root or us) may add or replace files in it. */
+static int check_dir(const char *path, struct ipb_err *e)
 {
 	char dir[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if ((r = parent_dir(path, dir, sizeof(dir))))
+		return ipb_seterr(e, "journal %s: name too long", path), r;
+	if (stat(dir, &st) < 0)
+		return ipb_seterr(e, "journal directory %s: %m", dir), -errno;
+	return check_owner_mode("journal directory", dir, &st, e);
+}
+
+static int check_safe(const char *path, bool create, struct ipb_err *e)
+{
 	struct stat st;
 	int r;
 
@@ -874,11 +895,7 @@ static int check_safe(const char *path, bool create, struct ipb_err *e)
 		return ipb_seterr(e, "journal %s is not a regular file", path), -EPERM;
 	if ((r = check_owner_mode("journal", path, &st, e)))
 		return r;
-	if ((r = parent_dir(path, dir, sizeof(dir))))
-		return ipb_seterr(e, "journal %s: name too long", path), r;
-	if (stat(dir, &st) < 0)
-		return ipb_seterr(e, "journal directory %s: %m", dir), -errno;
-	return check_owner_mode("journal directory", dir, &st, e);
+	return check_dir(path, e);
 }
 
 static int pragma(struct journal *j, const char *sql, struct ipb_err *e)
@@ -1002,9 +1019,11 @@ static void journal_global_init(void)
 	done = true;
 }
 
-/* Opens file (a path, or ":memory:") as the journal that messages call path. */
-static int journal_connect(struct journal **jp, const char *file, const char *path, int flags,
-			   bool read_only, struct ipb_err *e)
+/* Opens file (a path, or ":memory:") as the journal that messages call path; with image
+ * (from sqlite3_malloc64, taken over), the database is that copy, read-only. */
+static int journal_connect_image(struct journal **jp, const char *file, const char *path,
+				 int flags, bool read_only, unsigned char *image, size_t len,
+				 struct ipb_err *e)
 {
 	struct journal *j;
 	int r, rc;
@@ -1013,12 +1032,19 @@ static int journal_connect(struct journal **jp, const char *file, const char *pa
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->path = strdup(path))) {
 		free(j);
+		sqlite3_free(image);
 		return ipb_seterr(e, "journal %s: out of memory", path), -ENOMEM;
 	}
 	j->read_only = read_only;
 	j->uid = (int64_t)getuid();
 	j->user = getenv("SUDO_USER");
 	rc = sqlite3_open_v2(file, &j->db, flags, NULL);
+	if (rc == SQLITE_OK && image)
+		rc = sqlite3_deserialize(j->db, "main", image, (sqlite3_int64)len,
+					 (sqlite3_int64)len,
+					 SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
+	else
+		sqlite3_free(image);
 	r = rc == SQLITE_OK ? journal_setup(j, e) : journal_fail(j, rc, "opening", e);
 	if (r) {
 		journal_close(j);
@@ -1026,6 +1052,103 @@ static int journal_connect(struct journal **jp, const char *file, const char *pa
 	}
 	*jp = j;
 	return 0;
+}
+
+static int journal_connect(struct journal **jp, const char *file, const char *path, int flags,
+			   bool read_only, struct ipb_err *e)
+{
+	return journal_connect_image(jp, file, path, flags, read_only, NULL, 0, e);
+}
+
+/* Can this process create files beside the journal? (EROFS on a read-only mount) */
+static bool dir_writable(const char *path)
+{
+	char dir[PATH_MAX];
+
+	return parent_dir(path, dir, sizeof(dir)) == 0 && access(dir, W_OK) == 0;
+}
+
+static bool wal_exists(const char *path)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return lstat(wal, &st) == 0;
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The whole file in memory from sqlite3_malloc64, if it did not change while read. */
+static int read_image(int fd, unsigned char **image, size_t *len)
+{
+	struct stat a, b;
+	size_t done = 0;
+	ssize_t n;
+
+	if (fstat(fd, &a) < 0)
+		return -errno;
+	if (!(*image = sqlite3_malloc64((sqlite3_uint64)a.st_size + 1)))
+		return -ENOMEM;
+	while (done < (size_t)a.st_size) {
+		n = pread(fd, *image + done, (size_t)a.st_size - done, (off_t)done);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (fstat(fd, &b) < 0 || done != (size_t)a.st_size || !same_file_state(&a, &b)) {
+		sqlite3_free(*image);
+		*image = NULL;
+		return -EAGAIN;
+	}
+	*len = done;
+	return 0;
+}
+
+/* A reader that cannot create files beside the journal (a read-only mount, a directory
+ * of another user's) cannot open it in place: SQLite reads a WAL journal only with its
+ * -wal and -shm files, and creates them. Without a -wal file no other connection is
+ * open and the file holds every commit, so a copy read while neither the file nor the
+ * -wal changed is a consistent snapshot. (immutable=1 would read the file in place, with
+ * no lock to stop a writer that starts meanwhile from checkpointing into it.) -EAGAIN:
+ * a -wal file is there, so SQLite can open the journal read-only in place. */
+static int journal_open_snapshot(struct journal **jp, const char *path, struct ipb_err *e)
+{
+	unsigned char *image = NULL;
+	size_t len = 0;
+	int fd, r = -EAGAIN, tries;
+
+	for (tries = 0; tries < 20 && r == -EAGAIN; tries++) {
+		if (wal_exists(path))
+			return -EAGAIN;
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return ipb_seterr(e, "journal %s: %m", path), errno == EACCES ? -EPERM : -errno;
+		r = read_image(fd, &image, &len);
+		close(fd);
+		if (!r && wal_exists(path)) {
+			sqlite3_free(image);
+			image = NULL;
+			r = -EAGAIN;
+		}
+		if (r == -EAGAIN)
+			usleep(50000);
+	}
+	if (r == -EAGAIN)
+		return ipb_seterr(e, "journal %s: it kept changing while being read, and its "
+				  "directory is not writable here", path), -EBUSY;
+	if (r)
+		return ipb_seterr(e, "journal %s: reading it: %s", path, strerror(-r)), r;
+	/* bytes 18 and 19: the copy is no WAL database (a WAL one would need a -wal file) */
+	if (len >= 100 && image[18] == 2 && image[19] == 2)
+		image[18] = image[19] = 1;
+	return journal_connect_image(jp, ":memory:", path,
+				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				     true, image, len, e);
 }
 
 int journal_open(struct journal **jp, const char *path, bool create, bool read_only,
@@ -1037,10 +1160,23 @@ int journal_open(struct journal **jp, const char *path, bool create, bool read_o
 	*jp = NULL;
 	if (create && (r = parent_dir(path, dir, sizeof(dir))))
 		return ipb_seterr(e, "journal %s: name too long", path), r;
-	if (create && ((r = make_parents(dir, e)) || (r = create_file(path, e))))
+	/* the directory first: a refused one must not keep an empty journal */
+	if (create && ((r = make_parents(dir, e)) || (r = check_dir(path, e)) ||
+		       (r = create_file(path, e))))
 		return r;
 	if ((r = check_safe(path, create, e)))
 		return r;
+	if (read_only && !dir_writable(path)) {
+		r = journal_open_snapshot(jp, path, e);
+		if (r != -EAGAIN)
+			return r;
+	} else if (!read_only && !dir_writable(path)) {
+		r = -errno;
+		ipb_seterr(e, "journal %s: cannot change it: its directory is not writable here (%s), "
+			   "and SQLite creates %s-wal and %s-shm beside it", path, strerror(-r), path,
+			   path);
+		return r == -EACCES ? -EPERM : r;
+	}
 	/* A reader that may not write the file (read-only mount) still reads it. */
 	if (read_only && access(path, W_OK) < 0)
 		flags |= SQLITE_OPEN_READONLY;

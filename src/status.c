@@ -14,8 +14,9 @@
 #define SAMPLE_SIZE 256
 
 struct kcheck {
-	bool checked, present, in_sync, exact;
+	bool checked, present, in_sync, exact, sampled;
 	uint64_t missing, unexpected, retime;
+	uint64_t sample_size, sampled_from; /* large sets: elements looked up, of how many */
 	uint64_t packets, bytes;
 	char method[256];
 };
@@ -66,7 +67,9 @@ static int check_small_set(struct kcheck *k, struct journal *j, struct backend *
 	return r;
 }
 
-/* Targeted GETs of a random sample of the large sets' elements; extrapolates. */
+/* Targeted GETs of a random sample of the large sets' elements. The elements found
+ * missing are counted as they are: scaled up to the set, one missing element in a
+ * sample of 256 of 197000 read as 770 missing bans. */
 static int check_large_sets(struct kcheck *k, struct journal *j, struct backend *n, const bool *large,
 			    uint64_t large_total, const struct ctx *c, struct ipb_err *e)
 {
@@ -78,16 +81,16 @@ static int check_large_sets(struct kcheck *k, struct journal *j, struct backend 
 
 	if ((r = journal_sample(j, c->now, SAMPLE_SIZE, sample_cb, &s, e)))
 		return r;
+	k->sampled = true;
+	k->sampled_from = large_total;
 	if (!s.n)
 		return 0;
 	if ((r = be_get_elems(n, t, s.n, present, NULL, e)))
 		return r;
 	for (i = 0; i < s.n; i++)
 		miss += !present[i];
-	if (miss) {
-		k->missing += (large_total * miss + s.n - 1) / s.n;
-		k->exact = false;
-	}
+	k->sample_size = s.n;
+	k->missing += miss;
 	return 0;
 }
 
@@ -192,8 +195,9 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 		 : !be_drops_empty_sets(n) ? "ipset sets listed (ipset has no generation id)"
 					   : "ruleset changed since ipbanset's last commit",
 		 broken ? ", sets or rules missing" : "", dumped, dumped == 1 ? "" : "s",
-		 any_large ? "; sampled large sets with targeted look-ups (unexpected elements in them "
-			     "are not counted; use --verify)" : "");
+		 any_large ? "; looked up a sample of the large sets' elements (missing counts only "
+			     "those of the sample, unexpected ones in them are not counted; use --verify)"
+			   : "");
 out:
 	if (n)
 		be_close(n);
@@ -258,11 +262,13 @@ static void print_json(const struct ctx *c, const struct journal_counts *jc, con
 		  (long long)(j ? journal_size_bytes(j) : 0), (unsigned long long)jc->expired_rows,
 		  (unsigned long long)jc->events);
 	sb_printf(&sb, "\"kernel\": {\"checked\": %s, \"present\": %s, \"in_sync\": %s, \"missing\": %llu, "
-		       "\"unexpected\": %llu, \"retime\": %llu, \"exact\": %s, \"method\": ",
+		       "\"unexpected\": %llu, \"retime\": %llu, \"exact\": %s, \"sampled\": %s, "
+		       "\"sample_size\": %llu, \"sampled_from\": %llu, \"method\": ",
 		  k->checked ? "true" : "false", k->present ? "true" : "false",
 		  k->in_sync ? "true" : "false", (unsigned long long)k->missing,
 		  (unsigned long long)k->unexpected, (unsigned long long)k->retime,
-		  k->exact ? "true" : "false");
+		  k->exact ? "true" : "false", k->sampled ? "true" : "false",
+		  (unsigned long long)k->sample_size, (unsigned long long)k->sampled_from);
 	sb_json_str(&sb, k->method);
 	sb_printf(&sb, ", \"repair\": %s, \"dropped_packets\": %llu, \"dropped_bytes\": %llu}}\n",
 		  k->in_sync || !k->checked ? "null" : "\"ipbanset reconcile\"",
@@ -293,8 +299,17 @@ static void print_prometheus(const struct ctx *c, const struct journal_counts *j
 	printf("ipbanset_bans_expiring{within=\"permanent\"} %llu\n", (unsigned long long)jc->exp_permanent);
 	printf("# HELP ipbanset_kernel_in_sync 1 when the kernel enforces exactly the journal.\n"
 	       "# TYPE ipbanset_kernel_in_sync gauge\nipbanset_kernel_in_sync %d\n", k->in_sync ? 1 : 0);
-	printf("# TYPE ipbanset_kernel_missing gauge\nipbanset_kernel_missing %llu\n",
+	printf("# HELP ipbanset_kernel_missing Live bans found missing from the kernel (of the "
+	       "sample only, when ipbanset_kernel_sampled is 1).\n"
+	       "# TYPE ipbanset_kernel_missing gauge\nipbanset_kernel_missing %llu\n",
 	       (unsigned long long)k->missing);
+	printf("# HELP ipbanset_kernel_sampled 1 when large sets were checked by looking up a "
+	       "sample of their elements.\n"
+	       "# TYPE ipbanset_kernel_sampled gauge\nipbanset_kernel_sampled %d\n",
+	       k->sampled ? 1 : 0);
+	printf("# HELP ipbanset_kernel_sample_size Elements of large sets looked up.\n"
+	       "# TYPE ipbanset_kernel_sample_size gauge\nipbanset_kernel_sample_size %llu\n",
+	       (unsigned long long)k->sample_size);
 	printf("# TYPE ipbanset_kernel_unexpected gauge\nipbanset_kernel_unexpected %llu\n",
 	       (unsigned long long)k->unexpected);
 	printf("# TYPE ipbanset_dropped_packets_total counter\nipbanset_dropped_packets_total %llu\n",
@@ -304,9 +319,19 @@ static void print_prometheus(const struct ctx *c, const struct journal_counts *j
 	(void)c;
 }
 
+static const char *sampled_note(const struct kcheck *k, char *buf, size_t len)
+{
+	if (!k->sampled)
+		return "";
+	snprintf(buf, len, " (in a sample of %llu of %llu elements)",
+		 (unsigned long long)k->sample_size, (unsigned long long)k->sampled_from);
+	return buf;
+}
+
 static void print_text(const struct ctx *c, const struct journal_counts *jc, const char *next,
 		       const struct kcheck *k, struct journal *j)
 {
+	char note[96];
 	bool tty = isatty(STDOUT_FILENO);
 	const char *ok = tty ? "\033[32m" : "", *bad = tty ? "\033[31m" : "", *end = tty ? "\033[0m" : "";
 	size_t i;
@@ -336,10 +361,10 @@ static void print_text(const struct ctx *c, const struct journal_counts *jc, con
 	else if (k->in_sync)
 		printf("%-12s %sin sync%s (%s)\n", "kernel", ok, end, k->method);
 	else
-		printf("%-12s %sNOT in sync%s: %llu missing, %llu unexpected, %llu with wrong timeout "
+		printf("%-12s %sNOT in sync%s: %llu missing%s, %llu unexpected, %llu with wrong timeout "
 		       "(%s); run 'ipbanset reconcile'\n", "kernel", bad, end,
-		       (unsigned long long)k->missing, (unsigned long long)k->unexpected,
-		       (unsigned long long)k->retime, k->method);
+		       (unsigned long long)k->missing, sampled_note(k, note, sizeof(note)),
+		       (unsigned long long)k->unexpected, (unsigned long long)k->retime, k->method);
 	if (k->present)
 		printf("%-12s %llu packets, %llu bytes\n", "dropped", (unsigned long long)k->packets,
 		       (unsigned long long)k->bytes);

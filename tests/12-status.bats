@@ -114,3 +114,39 @@ file_setup() {
 	ibs_ok status --json
 	jq_ok '.total == 5 and .kernel.present == false and .kernel.missing == 3'
 }
+
+# A large set is checked by looking up a sample of its elements (nftables: ipset lists its
+# sets in full). status reports what the sample found, and that it was a sample: one
+# missing element of 60000 is at most one missing ban, never the sample scaled up.
+@test "status on a large set reports the missing elements its sample found, and that it sampled" {
+	skip_unless_nft "ipset sets are listed in full, never sampled"
+	# 60000 addresses spread evenly from 1.0.0.0 (none in the allowlisted 127.0.0.0/8), so
+	# that a sample of random keys finds distinct elements
+	awk 'BEGIN { for (i = 0; i < 60305; i++) { v = 16777216 + i * 55000; if (int(v / 16777216) == 127) continue
+		printf "%d.%d.%d.%d\n", v / 16777216, v / 65536 % 256, v / 256 % 256, v % 256 } }' >"$WORK/big.txt"
+	local total=$(($(wc -l <"$WORK/big.txt") + 2)) # and 198.51.100.2, 198.51.100.3
+	ibs_ok ban -t 1h -s big -f "$WORK/big.txt"
+	kernel_del_element v4_32 "$(head -n1 "$WORK/big.txt")"
+	ibs_ok status --json
+	jq_ok --argjson n "$total" '.kernel.sampled == true and .kernel.exact == false
+		and .kernel.sample_size >= 100 and .kernel.sample_size <= 256 and .kernel.sampled_from == $n'
+	jq_ok '.kernel.missing <= 1'
+	# one in ten gone: the sample finds some, and counts no more than it looked up
+	awk 'NR % 10 == 0 { printf "%s%s", sep, $1; sep = ", " }' "$WORK/big.txt" >"$WORK/gone.txt"
+	printf 'delete element inet ipbanset v4_32 { %s }\n' "$(cat "$WORK/gone.txt")" >"$WORK/gone.nft"
+	ip netns exec "$SRV" nft -f "$WORK/gone.nft"
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == false and .kernel.sampled == true and .kernel.missing >= 1
+		and .kernel.missing <= .kernel.sample_size'
+	ibs_ok status --format prometheus
+	local missing
+	missing=$(awk '$1 == "ipbanset_kernel_missing" { print $2 }' <<<"$output")
+	[ "$missing" -ge 1 ] && [ "$missing" -le 256 ] || fail "ipbanset_kernel_missing $missing"
+	grep -qx 'ipbanset_kernel_sampled 1' <<<"$output"
+	grep -Eqx 'ipbanset_kernel_sample_size [0-9]+' <<<"$output"
+	ibs_ok status
+	[[ "$output" == *"missing (in a sample of "*" of $total elements)"* ]] || fail "status said: $output"
+	ibs_ok status --verify --json
+	jq_ok --argjson n "$(($(wc -l <"$WORK/big.txt") / 10 + 1))" \
+		'.kernel.sampled == false and .kernel.exact == true and .kernel.missing == $n'
+}

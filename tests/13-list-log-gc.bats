@@ -88,6 +88,51 @@ file_setup() {
 	assert_dropped 198.51.100.3
 }
 
+gc_events() {
+	ibs --json log | jq '[.[] | select(.kind == "gc")] | length'
+}
+
+# With ipset, gc makes the kernel match the journal (see "The ipset backend" in the man
+# page); with nftables it leaves the kernel to reconcile and watch. Either way what it
+# reports and records is what it did.
+@test "gc reports and records every change it makes to the kernel" {
+	ibs_ok ban -t 1h "$ATK_ADDR" 198.51.100.3
+	kernel_del_element v4_32 "$ATK_ADDR"
+	kernel_add_element v4_32 198.51.100.77 3600
+	ibs_ok --json -n gc
+	if is_ipset; then
+		jq_ok '.changed == true and .dry_run == true and .kernel.added == 1 and .kernel.removed == 1'
+	else
+		jq_ok '.changed == false and .kernel.added == 0 and .kernel.removed == 0'
+	fi
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+	[ "$(gc_events)" -eq 0 ] || fail "a dry run recorded a gc event"
+	ibs_ok --json gc
+	if is_ipset; then
+		jq_ok '.changed == true and .removed == 0 and .kernel.added == 1 and .kernel.removed == 1
+			and .kernel.retimed == 0'
+		assert_kernel_has v4_32 "$ATK_ADDR"
+		assert_kernel_lacks v4_32 198.51.100.77
+		assert_dropped "$ATK_ADDR"
+		run --separate-stderr ibs --json log
+		jq_ok '[.[] | select(.kind == "gc")] | length == 1
+			and (.[-1].detail | test("restored 1, removed 1, retimed 0"))'
+		kernel_del_element v4_32 "$ATK_ADDR"
+		ibs_ok gc
+		[[ "$output" == *"kernel: restored 1, removed 0, retimed 0"* ]] || fail "gc said: $output"
+		[ "$(gc_events)" -eq 2 ]
+	else
+		jq_ok '.changed == false and .kernel.added == 0 and .kernel.removed == 0'
+		assert_kernel_lacks v4_32 "$ATK_ADDR"
+		assert_kernel_has v4_32 198.51.100.77
+		[ "$(gc_events)" -eq 0 ] || fail "gc recorded a kernel change it did not make"
+		ibs_ok gc
+		[[ "$output" != *kernel* ]] || fail "gc claimed a kernel change: $output"
+	fi
+	ibs_ok --json gc
+	jq_ok '.changed == false and .kernel.added == 0 and .kernel.removed == 0'
+}
+
 # Above 1000 targets a command leaves one event that counts what it did, not one each.
 @test "gc where no journal exists yet creates none (the daily timer on an unused host)" {
 	local fresh="$WORK/fresh"

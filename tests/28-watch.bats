@@ -118,6 +118,63 @@ reconciles() {
 	jq_ok '[.[] | select(.kind == "expire" and .target == "203.0.113.5")] | length == 0'
 }
 
+# A set of ipbanset's name that cannot hold timeouts: every reconcile fails while it is
+# there (the kernel refuses the elements, or ipbanset refuses the set).
+kernel_conflict_add() {
+	if is_ipset; then
+		ip netns exec "$SRV" ipset create ipbanset-ip4 hash:ip
+	else
+		ip netns exec "$SRV" nft add table inet ipbanset
+		ip netns exec "$SRV" nft add set inet ipbanset v4_32 '{ type ipv4_addr; }'
+	fi
+}
+
+kernel_conflict_remove() {
+	if is_ipset; then
+		ip netns exec "$SRV" ipset destroy ipbanset-ip4
+	else
+		ip netns exec "$SRV" nft delete table inet ipbanset
+	fi
+}
+
+# wait_log SECONDS TEXT [N]: the watch log has N (default 1) lines with TEXT within SECONDS.
+wait_log() {
+	local end=$((SECONDS + $1)) alive=running
+	while [ "$SECONDS" -le "$end" ]; do
+		[ "$(grep -cF -- "$2" "$WATCH_LOG")" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	kill -0 "$WATCH_PID" 2>/dev/null || alive=exited
+	fail "fewer than ${3:-1} '$2' in the watch log after $1 s (watch $alive): $(cat "$WATCH_LOG")"
+}
+
+@test "watch: a failed start-up reconcile is retried with backoff; watch keeps running and repairs" {
+	ibs_ok ban -t 1h "$ATK_ADDR"
+	kernel_wipe
+	kernel_conflict_add
+	# shellcheck disable=SC2086
+	ip netns exec "$SRV" $IPBANSET -d "$DB" -c "$CONF" watch >"$WATCH_LOG" 2>&1 &
+	WATCH_PID=$!
+	BG_PIDS+=("$WATCH_PID")
+	wait_log 10 'reconcile failed' 2
+	grep -qF 'retrying in 1 s' "$WATCH_LOG"
+	grep -qF 'retrying in 2 s' "$WATCH_LOG"
+	kill -0 "$WATCH_PID" || fail "watch exited: $(cat "$WATCH_LOG")"
+	assert_kernel_lacks v4_32 "$ATK_ADDR"
+	kernel_conflict_remove
+	local end=$((SECONDS + 10))
+	while [ "$SECONDS" -le "$end" ] && ! kernel_has_element v4_32 "$ATK_ADDR"; do
+		sleep 0.2
+	done
+	assert_kernel_has v4_32 "$ATK_ADDR"
+	if is_ipset; then ipset_rules; fi
+	assert_dropped "$ATK_ADDR"
+	wait_log 2 'enforced again'
+	kill -0 "$WATCH_PID" || fail "watch exited: $(cat "$WATCH_LOG")"
+	run --separate-stderr ibs --json status --verify
+	jq_ok '.kernel.in_sync'
+}
+
 @test "watch stops cleanly on SIGTERM" {
 	start_watch
 	kill -TERM "$WATCH_PID"
