@@ -51,7 +51,7 @@ export IBS_RUN="r$$"
 # after the others: 26-packages installs the .deb on the machine itself, where
 # 22-completions checks that no ipbanset is on the PATH.
 SERIAL=" tests/26-packages.bats "
-jobs=${IBS_JOBS:-4}
+jobs=${IBS_JOBS:-3}
 if [ "$#" -gt 0 ]; then
 	files=("$@")
 else
