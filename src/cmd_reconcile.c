@@ -273,7 +273,7 @@ int cmd_teardown(struct ctx *c)
 		size_t bad;
 
 		be_batch_begin(g.n);
-		be_batch_del_table(g.n);
+		be_batch_del_table(g.n, g.layout.table_handle);
 		if (be_batch_commit(g.n, &bad, &e)) {
 			ipb_error("teardown: %s", e.msg);
 			engine_abort(&g);

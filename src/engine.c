@@ -880,7 +880,7 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 	}
 	be_batch_begin(g->n);
 	if (!g->layout.table) {
-		be_batch_del_table(g->n);
+		be_batch_del_table(g->n, 0);
 	} else {
 		for (i = 0; i < PLAN_NSETS; i++) {
 			if (!create[i])
