@@ -173,6 +173,12 @@ int cmd_recover(struct ctx *c)
 		return ipb_error("recover: %s is not in the kernel: nothing to recover from",
 				 be_objects(&c->cfg, what, sizeof(what))), IPB_EXIT_SYSTEM;
 	}
+	/* a table marked for any journal, or one an older ipbanset made (which then wants
+	 * `init --adopt`); never one with objects ipbanset did not create */
+	if (owner_check_table(c, &l, l.table_owner, NULL, OWNER_ADOPT, &e)) {
+		be_close(n);
+		return ipb_error("recover: %s", e.msg), IPB_EXIT_SYSTEM;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.recover-%d", c->cfg.db, (int)getpid());
 	r = recover_fill(c, n, &l, tmp, &rc, &e);
 	journal_close(rc.j);

@@ -221,6 +221,13 @@ int engine_record_settings(struct engine *g, bool *changed)
 	return 0;
 }
 
+static enum owner_use owner_use(const struct ctx *c)
+{
+	if (!strcmp(c->command, "teardown"))
+		return OWNER_DELETE;
+	return c->adopt ? OWNER_ADOPT : OWNER_USE;
+}
+
 int engine_start(struct engine *g, struct ctx *c)
 {
 	struct ipb_err e;
@@ -239,8 +246,11 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)))
+	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)) ||
+	    (r = owner_journal_id(g->j, true, &g->owner, &e)) ||
+	    (r = owner_check_table(c, &g->layout, g->owner, journal_path(g->j), owner_use(c), &e)))
 		goto fail;
+	be_set_owner(g->n, g->owner);
 	g->table_was_missing = !g->layout.table;
 	g->have_genid_before = be_get_genid(g->n, &g->genid_before, &e) == 0;
 	ipb_phase(c, "journal locked, kernel layout read");
@@ -659,6 +669,8 @@ static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 			be_batch_del_rule(n, g->pre_del_rule[i]);
 	if (g->recreate_chain)
 		be_batch_del_chain(n);
+	if (g->replace_table)
+		be_batch_del_table(n, g->replace_table);
 	if (!g->layout.table)
 		be_batch_add_table(n);
 	if (!g->layout.chain)
@@ -765,7 +777,8 @@ static bool split_allowed(const struct engine *g)
 {
 	unsigned i;
 
-	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
+	if (g->recreate_chain || g->replace_table || (g->layout.table && !g->layout.chain) ||
+	    !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
@@ -1433,7 +1446,7 @@ void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
 		total += rows[i];
 	/* nftables only (several transactions, taken back by deleting the table): the ipset
 	 * backend restores its sets in one swap-based batch in engine_finish */
-	if (!be_can_split(g->n) || g->layout.table || g->c->dry_run || total <= tx_limit() ||
+	if (!be_can_split(g->n) || g->layout.table || g->replace_table || g->c->dry_run || total <= tx_limit() ||
 	    total > SIZE_MAX / 2)
 		return;
 	st = calloc(1, sizeof(*st));

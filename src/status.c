@@ -18,6 +18,7 @@ struct kcheck {
 	uint64_t missing, unexpected, retime;
 	uint64_t packets, bytes;
 	char method[256];
+	char refused[sizeof(((struct ipb_err *)0)->msg)]; /* the table is not this journal's to check */
 };
 
 struct sample {
@@ -123,12 +124,18 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	uint32_t genid = 0;
 	int64_t recorded = 0;
 	bool found = false;
+	uint64_t id;
 	unsigned i, dumped = 0;
 
 	memset(k, 0, sizeof(*k));
 	k->exact = true;
 	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e) || be_check_objects(n, &e)) {
 		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
+		goto out;
+	}
+	if (owner_journal_id(j, false, &id, &e) ||
+	    owner_check_table(c, &l, id, j ? journal_path(j) : NULL, OWNER_USE, &e)) {
+		snprintf(k->refused, sizeof(k->refused), "%s", e.msg);
 		goto out;
 	}
 	k->checked = true;
@@ -369,6 +376,11 @@ int cmd_status(struct ctx *c)
 		goto out;
 	}
 	kernel_check(c, j, &jc, &k);
+	if (k.refused[0]) {
+		ipb_error("%s", k.refused);
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
 	if (c->format && !strcmp(c->format, "json"))
 		print_json(c, &jc, next.buf, &k, j);
 	else if (c->format && !strcmp(c->format, "prometheus"))
