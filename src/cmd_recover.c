@@ -83,6 +83,11 @@ static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layou
 		return r;
 	rc->now = c->now;
 	rc->e = e;
+	/* the new journal is the one the table belongs to */
+	if (l->table_marked && (r = owner_set_journal_id(rc->j, l->table_owner, e)))
+		return journal_rollback(rc->j), r;
+	if ((r = owner_binding(c, rc->j, true, e)))
+		return journal_rollback(rc->j), r;
 	for (i = 0; i < PLAN_NSETS && !r; i++)
 		if (l->set[i])
 			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);

@@ -247,6 +247,7 @@ int engine_start(struct engine *g, struct ctx *c)
 		goto fail;
 	g->began = true;
 	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)) ||
+	    (r = owner_binding(c, g->j, true, &e)) ||
 	    (r = owner_journal_id(g->j, true, &g->owner, &e)) ||
 	    (r = owner_check_table(c, &g->layout, g->owner, journal_path(g->j), owner_use(c), &e)))
 		goto fail;

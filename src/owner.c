@@ -9,10 +9,12 @@
  *     journal=<id>" (nft_parse_marker). A table without it is not ipbanset's: it is never
  *     used, changed or deleted. One an older ipbanset made (no marker, nothing in it that
  *     ipbanset would not have made) is taken over once, with `init --adopt`.
+ *   - A table marked with another journal's id belongs to that journal.
  *   - ipset sets have no userdata: a set named like ours must have exactly the type,
  *     family and extensions ipbanset gives it (ipset.c), and that is all ipbanset can tell.
  * Functions return 0 or -errno (-EPERM: refused) and fill e->msg; they never print. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,6 +22,7 @@
 #include "ipbanset.h"
 
 #define OWNER_ID_KEY "journal_id"
+#define OWNER_BINDING_KEY "binding"
 
 int owner_journal_id(struct journal *j, bool create, uint64_t *id, struct ipb_err *e)
 {
@@ -48,6 +51,33 @@ int owner_journal_id(struct journal *j, bool create, uint64_t *id, struct ipb_er
 	return 0;
 }
 
+int owner_set_journal_id(struct journal *j, uint64_t id, struct ipb_err *e)
+{
+	return journal_meta_set(j, OWNER_ID_KEY, (int64_t)id, e);
+}
+
+int owner_binding(const struct ctx *c, struct journal *j, bool record, struct ipb_err *e)
+{
+	char want[IPB_NAME_MAX + 32], have[IPB_NAME_MAX + 64];
+	bool found;
+	int r;
+
+	if (!j)
+		return 0;
+	be_objects(&c->cfg, want, sizeof(want));
+	if ((r = journal_meta_get_text(j, OWNER_BINDING_KEY, have, sizeof(have), &found, e)))
+		return r;
+	if (found && strcmp(have, want))
+		return ipb_seterr(e, "journal %s belongs to %s, not %s: a journal drives one table; "
+				     "use the options that name %s (-T, -B or the config), or another "
+				     "journal (-d) for %s",
+				  journal_path(j), have, want, have, want),
+		       -EPERM;
+	if (!found && record)
+		return journal_meta_set_text(j, OWNER_BINDING_KEY, want, e);
+	return 0;
+}
+
 static int refuse_unmarked(const struct ctx *c, const char *what, struct ipb_err *e)
 {
 	return ipb_seterr(e, "%s was not created by ipbanset (it has no ipbanset marker): ipbanset "
@@ -70,8 +100,13 @@ int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t 
 	be_objects(&c->cfg, what, sizeof(what));
 	if (!l->table_marked && use != OWNER_ADOPT)
 		return refuse_unmarked(c, what, e);
-	(void)id;
-	(void)journal;
+	if (l->table_marked && l->table_owner != id)
+		return ipb_seterr(e, "%s belongs to another ipbanset journal (id %016" PRIx64 "); "
+				     "journal %s %s: use the journal that created the table (-d), "
+				     "or another table (-T)",
+				  what, l->table_owner, journal ? journal : "(none)",
+				  !journal ? "does not exist" : id ? "has another id" : "has no id yet"),
+		       -EPERM;
 	if (l->clash)
 		return ipb_seterr(e, "%s holds %s, which ipbanset did not create: ipbanset will not "
 				     "use, change or delete it; rename or delete it",

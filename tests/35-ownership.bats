@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # Ownership: ipbanset never uses, changes or deletes a table (or objects in its table) it
-# did not create. See "Ownership" in ipbanset(8).
+# did not create, a journal drives one table, and a table belongs to the journal that
+# created it. See "OWNERSHIP" in ipbanset(8).
 
 load helper
 
@@ -109,6 +110,49 @@ refused() {
 	assert_reachable "$ATK_ADDR6"
 }
 
+@test "a journal drives one table: another table with the same journal is refused" {
+	ibs_init
+	ibs_ok ban "$ATK_ADDR"
+	assert_dropped "$ATK_ADDR"
+	refused -T ipb2 ban "$ATK_ADDR6"
+	assert_stderr_has "belongs to"
+	assert_stderr_has "ipb2"
+	assert_stderr_has "ipbanset"
+	TABLE=ipb2 refute kernel_has_table
+	refused -T ipb2 status
+	refused -T ipb2 init
+	refused -T ipb2 list
+	ibs_ok unban "$ATK_ADDR"
+	# nothing else blocks it: the other table was never made
+	assert_reachable "$ATK_ADDR"
+	assert_reachable "$ATK_ADDR6"
+	# another journal may drive the other table
+	DB="$WORK/ipb2.db" ibs_ok -T ipb2 ban "$ATK_ADDR6"
+	TABLE=ipb2 assert_dropped "$ATK_ADDR6"
+}
+
+@test "a table belongs to the journal that created it" {
+	skip_unless_nft "ipset sets carry no owner mark"
+	ibs_init
+	ibs_ok ban "$ATK_ADDR"
+	kernel_save "$WORK/before"
+	sed -i 's/ expires [^ ]*//' "$WORK/before"
+	run --separate-stderr ibs -d "$WORK/other.db" reconcile
+	assert_status 4
+	assert_stderr_has "belongs to another ipbanset journal"
+	assert_stderr_has "$WORK/other.db"
+	run --separate-stderr ibs -d "$WORK/other.db" teardown
+	assert_status 4
+	run --separate-stderr ibs -d "$WORK/other.db" ban 203.0.113.5
+	assert_status 4
+	run --separate-stderr ibs -d "$WORK/other.db" status
+	assert_status 4
+	kernel_save "$WORK/after"
+	sed -i 's/ expires [^ ]*//' "$WORK/after"
+	diff -u "$WORK/before" "$WORK/after" >&2
+	assert_dropped "$ATK_ADDR"
+}
+
 @test "ipset: teardown destroys no set named like ipbanset's that ipbanset did not make" {
 	is_ipset || skip "ipset only"
 	ip netns exec "$SRV" ipset create ipbanset-ip4 hash:ip
@@ -122,4 +166,16 @@ refused() {
 	refused ban "$ATK_ADDR"
 	assert_stderr_has "ipbanset-ip4"
 	ip netns exec "$SRV" ipset list -n ipbanset-ip4
+}
+
+@test "recover rebuilds a journal that the table it came from accepts" {
+	ibs_init
+	ibs_ok ban -r kept "$ATK_ADDR"
+	rm -f "$DB" "$DB-wal" "$DB-shm"
+	ibs_ok recover
+	ibs_ok ban "$ATK_ADDR6"
+	assert_dropped "$ATK_ADDR"
+	assert_dropped "$ATK_ADDR6"
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true'
 }
