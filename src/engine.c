@@ -963,8 +963,9 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
  * made it exact). Otherwise forget it, so status compares elements until a reconcile. */
 static int record_generation(struct engine *g, unsigned ntx)
 {
-	bool trusted = g->authoritative, found = false;
-	int64_t stored = -1, value = -1;
+	bool trusted = g->authoritative, found = false, same = false;
+	int64_t stored = -1, value = -1, table = -1;
+	uint64_t handle = g->layout.table_handle;
 	struct ipb_err e;
 	uint32_t genid;
 
@@ -972,11 +973,19 @@ static int record_generation(struct engine *g, unsigned ntx)
 		return 0;
 	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
 		trusted = false;
-	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
-		trusted = stored == g->genid_before && genid == g->genid_before + ntx;
+	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found &&
+		 !journal_meta_get(g->j, "genid_table", &table, &same, &e))
+		trusted = same && (uint64_t)table == handle && stored == g->genid_before &&
+			  genid == g->genid_before + ntx;
+	/* the generation counts every table's commits: status trusts it only for the table
+	 * whose handle is recorded with it (a table made by this command has a new one) */
+	if (trusted && (g->table_was_missing || g->replace_table) &&
+	    be_get_table_handle(g->n, &handle, &e))
+		trusted = false;
 	if (trusted)
 		value = genid;
-	if (journal_meta_set(g->j, "genid", value, &e))
+	if (journal_meta_set(g->j, "genid", value, &e) ||
+	    journal_meta_set(g->j, "genid_table", trusted ? (int64_t)handle : -1, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
 }

@@ -179,3 +179,23 @@ refused() {
 	ibs_ok status --json
 	jq_ok '.kernel.in_sync == true'
 }
+
+@test "status trusts the ruleset generation only with the table it was recorded for" {
+	skip_unless_nft "ipset has no generation id"
+	ibs_init
+	ibs_ok ban "$ATK_ADDR"
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == true'
+	[[ "$(jq_val .kernel.method)" == *"generation"*"unchanged"* ]]
+	# init and ban were two transactions; a new namespace counts from the same start
+	kernel_save "$WORK/table"
+	sed -i '/elements = /d' "$WORK/table"
+	reboot_server
+	ip netns exec "$SRV" nft add table inet other
+	ip netns exec "$SRV" nft -f "$WORK/table"
+	# same generation number, another table without the ban: status must look
+	ibs_ok status --json
+	jq_ok '.kernel.in_sync == false and .kernel.missing == 1'
+	ibs_ok reconcile
+	assert_dropped "$ATK_ADDR"
+}
