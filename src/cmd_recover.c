@@ -180,7 +180,7 @@ int cmd_recover(struct ctx *c)
 	}
 	/* a table marked for any journal, or one an older ipbanset made (which then wants
 	 * `init --adopt`); never one with objects ipbanset did not create */
-	if (owner_check_table(c, &l, l.table_owner, NULL, OWNER_ADOPT, &e)) {
+	if (owner_check_table(c, &l, l.table_owner, c->cfg.db, OWNER_ADOPT, &e)) {
 		be_close(n);
 		return ipb_error("recover: %s", e.msg), IPB_EXIT_SYSTEM;
 	}

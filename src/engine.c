@@ -1456,8 +1456,8 @@ void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
 		total += rows[i];
 	/* nftables only (several transactions, taken back by deleting the table): the ipset
 	 * backend restores its sets in one swap-based batch in engine_finish */
-	if (!be_can_split(g->n) || g->layout.table || g->replace_table || g->c->dry_run || total <= tx_limit() ||
-	    total > SIZE_MAX / 2)
+	if (!be_can_split(g->n) || g->layout.table || g->replace_table || g->c->dry_run ||
+	    total <= tx_limit() || total > SIZE_MAX / 2)
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st)

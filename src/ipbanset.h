@@ -103,8 +103,8 @@ int owner_set_journal_id(struct journal *j, uint64_t id, struct ipb_err *e);
 /* The journal drives the kernel objects c names (backend and table); record: bind an
  * unbound journal to them. -EPERM when it is bound to others. */
 int owner_binding(const struct ctx *c, struct journal *j, bool record, struct ipb_err *e);
-/* May the table in l be used this way by the journal with this id (at path journal,
- * NULL: there is none)? -EPERM, with the reason and what to do, when not. */
+/* May the table in l be used this way by the journal with this id (0: it has none) at
+ * path journal? -EPERM, with the reason and what to do, when not. */
 int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t id,
 		      const char *journal, enum owner_use use, struct ipb_err *e);
 

@@ -101,11 +101,10 @@ int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t 
 	if (!l->table_marked && use != OWNER_ADOPT)
 		return refuse_unmarked(c, what, e);
 	if (l->table_marked && l->table_owner != id)
-		return ipb_seterr(e, "%s belongs to another ipbanset journal (id %016" PRIx64 "); "
-				     "journal %s %s: use the journal that created the table (-d), "
+		return ipb_seterr(e, "%s belongs to another ipbanset journal (id %016" PRIx64 "), "
+				     "not to journal %s: use the journal that created the table (-d), "
 				     "or another table (-T)",
-				  what, l->table_owner, journal ? journal : "(none)",
-				  !journal ? "does not exist" : id ? "has another id" : "has no id yet"),
+				  what, l->table_owner, journal),
 		       -EPERM;
 	if (l->clash)
 		return ipb_seterr(e, "%s holds %s, which ipbanset did not create: ipbanset will not "

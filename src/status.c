@@ -134,7 +134,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 		goto out;
 	}
 	if (owner_journal_id(j, false, &id, &e) ||
-	    owner_check_table(c, &l, id, j ? journal_path(j) : NULL, OWNER_USE, &e)) {
+	    owner_check_table(c, &l, id, j ? journal_path(j) : c->cfg.db, OWNER_USE, &e)) {
 		snprintf(k->refused, sizeof(k->refused), "%s", e.msg);
 		goto out;
 	}
