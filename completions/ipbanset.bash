@@ -185,7 +185,7 @@ _ipbanset()
 
 	local cmd_opts=
 	case $cmd in
-	init) cmd_opts='--hook --priority --verdict --print-rules' ;;
+	init) cmd_opts='--hook --priority --verdict --print-rules --adopt' ;;
 	ban) cmd_opts='-t --timeout --jitter -s --source -r --reason --replace --force -f --file' ;;
 	unban) cmd_opts='-s --source --all-sources -f --file' ;;
 	sync) cmd_opts='-s --source -t --timeout --jitter --max-removals -r --reason --force -f --file' ;;

@@ -70,6 +70,7 @@ complete -c ipbanset -n '__fish_seen_subcommand_from init' -l hook -x -a 'input 
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l priority -x -d 'Chain priority (-1000..1000)'
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l verdict -x -a 'drop reject' -d 'Verdict for banned sources'
 complete -c ipbanset -n '__fish_seen_subcommand_from init' -l print-rules -d 'Print the iptables rules for the ipset backend'
+complete -c ipbanset -n '__fish_seen_subcommand_from init' -l adopt -d 'Take over a table an older ipbanset made'
 
 # ban, unban, sync, flush, list, log: options shared by several commands
 set -l durations '60 10m 1h 1d 1w 2d permanent'

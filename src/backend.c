@@ -98,6 +98,12 @@ int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e)
 	return nft_get_genid(b->nft, genid, e);
 }
 
+int be_get_table_handle(struct backend *b, uint64_t *handle, struct ipb_err *e)
+{
+	*handle = 0;
+	return b->kind == IPB_BACKEND_NFT ? nft_get_table_handle(b->nft, handle, e) : 0;
+}
+
 void be_batch_begin(struct backend *b)
 {
 	DISPATCH(b, nft_batch_begin(b->nft), ips_batch_begin(b->ips));
@@ -121,9 +127,15 @@ void be_batch_del_chain(struct backend *b)
 		nft_batch_del_chain(b->nft);
 }
 
-void be_batch_del_table(struct backend *b)
+void be_batch_del_table(struct backend *b, uint64_t handle)
 {
-	DISPATCH(b, nft_batch_del_table(b->nft), ips_batch_destroy_sets(b->ips));
+	DISPATCH(b, nft_batch_del_table(b->nft, handle), ips_batch_destroy_sets(b->ips));
+}
+
+void be_set_owner(struct backend *b, uint64_t owner)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_set_owner(b->nft, owner);
 }
 
 void be_batch_add_set(struct backend *b, unsigned family, unsigned plen, uint32_t size_hint)

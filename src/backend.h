@@ -48,12 +48,17 @@ int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e);
  * init and status; other commands rely on get_layout's cheaper checks. */
 int be_check_objects(struct backend *b, struct ipb_err *e);
 int be_get_genid(struct backend *b, uint32_t *genid, struct ipb_err *e); /* -EOPNOTSUPP */
+/* nftables: the table's handle, 0 when it is missing (ipset: always 0). */
+int be_get_table_handle(struct backend *b, uint64_t *handle, struct ipb_err *e);
 
 void be_batch_begin(struct backend *b);
 void be_batch_add_table(struct backend *b);
 void be_batch_add_chain(struct backend *b, enum ipb_hook hook, int priority);
 void be_batch_del_chain(struct backend *b);
-void be_batch_del_table(struct backend *b);
+/* handle: the table's (nftables), so that only the table checked is deleted; 0 by name. */
+void be_batch_del_table(struct backend *b, uint64_t handle);
+/* The journal id a table this backend creates is marked with (nftables; see owner.c). */
+void be_set_owner(struct backend *b, uint64_t owner);
 void be_batch_add_set(struct backend *b, unsigned family, unsigned plen, uint32_t size_hint);
 void be_batch_del_set(struct backend *b, unsigned family, unsigned plen);
 void be_batch_flush_set(struct backend *b, unsigned family, unsigned plen);

@@ -280,5 +280,11 @@ int open_journal(struct ctx *c, struct journal **j, bool create)
 			ipb_error("(the journal path came from $%s)", c->db_env);
 		return IPB_EXIT_SYSTEM;
 	}
+	if (owner_binding(c, *j, false, &e)) { /* engine_start records a new binding */
+		ipb_error("%s", e.msg);
+		journal_close(*j);
+		*j = NULL;
+		return IPB_EXIT_SYSTEM;
+	}
 	return 0;
 }

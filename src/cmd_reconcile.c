@@ -238,6 +238,22 @@ static bool init_changes(const struct engine *g, const struct rec_stats *st, boo
 	return false;
 }
 
+/* init --adopt of a table an older ipbanset made (engine_start checked that it holds
+ * nothing else): the kernel keeps no new comment on an existing table, so the batch
+ * deletes it and creates it again, marked, with the journal's live bans. One
+ * transaction: the bans are enforced throughout. */
+static void adopt_table(struct engine *g)
+{
+	char what[IPB_NAME_MAX + 32];
+
+	g->replace_table = g->layout.table_handle;
+	memset(&g->layout, 0, sizeof(g->layout));
+	g->structure_changed = true;
+	ipb_info(g->c, "%s adopting %s: it is recreated with ipbanset's marker and the journal's "
+		       "live bans", g->c->dry_run ? "dry run:" : "init:",
+		 be_objects(&g->c->cfg, what, sizeof(what)));
+}
+
 int cmd_init(struct ctx *c)
 {
 	struct rec_stats st = { 0 };
@@ -255,6 +271,8 @@ int cmd_init(struct ctx *c)
 		engine_abort(&g);
 		return IPB_EXIT_SYSTEM;
 	}
+	if (c->adopt && g.layout.table && !g.layout.table_marked)
+		adopt_table(&g);
 	created = !g.layout.table || !g.layout.chain;
 	g.authoritative = true;
 	plan_chain_fix(&g);
@@ -279,6 +297,7 @@ int cmd_init(struct ctx *c)
 
 int cmd_teardown(struct ctx *c)
 {
+	struct ipb_err e;
 	struct engine g;
 	bool had;
 	int r;
@@ -286,12 +305,16 @@ int cmd_teardown(struct ctx *c)
 	if ((r = engine_start(&g, c)))
 		return r;
 	had = g.layout.table;
+	if (had && be_check_objects(g.n, &e)) { /* ipset: destroy only sets that are ours */
+		ipb_error("teardown: %s", e.msg);
+		engine_abort(&g);
+		return IPB_EXIT_SYSTEM;
+	}
 	if (had && !c->dry_run) {
-		struct ipb_err e;
 		size_t bad;
 
 		be_batch_begin(g.n);
-		be_batch_del_table(g.n);
+		be_batch_del_table(g.n, g.layout.table_handle);
 		if (be_batch_commit(g.n, &bad, &e)) {
 			ipb_error("teardown: %s", e.msg);
 			engine_abort(&g);

@@ -83,6 +83,11 @@ static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layou
 		return r;
 	rc->now = c->now;
 	rc->e = e;
+	/* the new journal is the one the table belongs to */
+	if (l->table_marked && (r = owner_set_journal_id(rc->j, l->table_owner, e)))
+		return journal_rollback(rc->j), r;
+	if ((r = owner_binding(c, rc->j, true, e)))
+		return journal_rollback(rc->j), r;
 	for (i = 0; i < PLAN_NSETS && !r; i++)
 		if (l->set[i])
 			r = be_dump_set(n, plan_set_family(i), plan_set_plen(i), recover_elem, rc, e);
@@ -172,6 +177,12 @@ int cmd_recover(struct ctx *c)
 		be_close(n);
 		return ipb_error("recover: %s is not in the kernel: nothing to recover from",
 				 be_objects(&c->cfg, what, sizeof(what))), IPB_EXIT_SYSTEM;
+	}
+	/* a table marked for any journal, or one an older ipbanset made (which then wants
+	 * `init --adopt`); never one with objects ipbanset did not create */
+	if (owner_check_table(c, &l, l.table_owner, c->cfg.db, OWNER_ADOPT, &e)) {
+		be_close(n);
+		return ipb_error("recover: %s", e.msg), IPB_EXIT_SYSTEM;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.recover-%d", c->cfg.db, (int)getpid());
 	r = recover_fill(c, n, &l, tmp, &rc, &e);

@@ -241,6 +241,13 @@ int engine_record_settings(struct engine *g, bool *changed)
 	return 0;
 }
 
+static enum owner_use owner_use(const struct ctx *c)
+{
+	if (!strcmp(c->command, "teardown"))
+		return OWNER_DELETE;
+	return c->adopt ? OWNER_ADOPT : OWNER_USE;
+}
+
 int engine_start(struct engine *g, struct ctx *c)
 {
 	struct ipb_err e;
@@ -259,8 +266,12 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)))
+	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)) ||
+	    (r = owner_binding(c, g->j, true, &e)) ||
+	    (r = owner_journal_id(g->j, true, &g->owner, &e)) ||
+	    (r = owner_check_table(c, &g->layout, g->owner, journal_path(g->j), owner_use(c), &e)))
 		goto fail;
+	be_set_owner(g->n, g->owner);
 	g->table_was_missing = !g->layout.table;
 	g->have_genid_before = be_get_genid(g->n, &g->genid_before, &e) == 0;
 	ipb_phase(c, "journal locked, kernel layout read");
@@ -679,6 +690,8 @@ static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 			be_batch_del_rule(n, g->pre_del_rule[i]);
 	if (g->recreate_chain)
 		be_batch_del_chain(n);
+	if (g->replace_table)
+		be_batch_del_table(n, g->replace_table);
 	if (!g->layout.table)
 		be_batch_add_table(n);
 	if (!g->layout.chain)
@@ -785,7 +798,8 @@ static bool split_allowed(const struct engine *g)
 {
 	unsigned i;
 
-	if (g->recreate_chain || (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
+	if (g->recreate_chain || g->replace_table || (g->layout.table && !g->layout.chain) ||
+	    !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++)
 		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
@@ -900,7 +914,7 @@ static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t s
 	}
 	be_batch_begin(g->n);
 	if (!g->layout.table) {
-		be_batch_del_table(g->n);
+		be_batch_del_table(g->n, 0);
 	} else {
 		for (i = 0; i < PLAN_NSETS; i++) {
 			if (!create[i])
@@ -969,8 +983,9 @@ static int commit_split(struct engine *g, const bool create[PLAN_NSETS], size_t 
  * made it exact). Otherwise forget it, so status compares elements until a reconcile. */
 static int record_generation(struct engine *g, unsigned ntx)
 {
-	bool trusted = g->authoritative, found = false;
-	int64_t stored = -1, value = -1;
+	bool trusted = g->authoritative, found = false, same = false;
+	int64_t stored = -1, value = -1, table = -1;
+	uint64_t handle = g->layout.table_handle;
 	struct ipb_err e;
 	uint32_t genid;
 
@@ -978,11 +993,19 @@ static int record_generation(struct engine *g, unsigned ntx)
 		return 0;
 	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
 		trusted = false;
-	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found)
-		trusted = stored == g->genid_before && genid == g->genid_before + ntx;
+	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found &&
+		 !journal_meta_get(g->j, "genid_table", &table, &same, &e))
+		trusted = same && (uint64_t)table == handle && stored == g->genid_before &&
+			  genid == g->genid_before + ntx;
+	/* the generation counts every table's commits: status trusts it only for the table
+	 * whose handle is recorded with it (a table made by this command has a new one) */
+	if (trusted && (g->table_was_missing || g->replace_table) &&
+	    be_get_table_handle(g->n, &handle, &e))
+		trusted = false;
 	if (trusted)
 		value = genid;
-	if (journal_meta_set(g->j, "genid", value, &e))
+	if (journal_meta_set(g->j, "genid", value, &e) ||
+	    journal_meta_set(g->j, "genid_table", trusted ? (int64_t)handle : -1, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
 }
@@ -1461,8 +1484,8 @@ void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
 		total += rows[i];
 	/* nftables only (several transactions, taken back by deleting the table): the ipset
 	 * backend restores its sets in one swap-based batch in engine_finish */
-	if (!be_can_split(g->n) || g->layout.table || g->c->dry_run || total <= tx_limit() ||
-	    total > SIZE_MAX / 2)
+	if (!be_can_split(g->n) || g->layout.table || g->replace_table || g->c->dry_run ||
+	    total <= tx_limit() || total > SIZE_MAX / 2)
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st)

@@ -40,6 +40,7 @@ enum opt_id {
 	O_MAX_REMOVALS = 1 << 15,
 	O_INTERVAL = 1 << 16,
 	O_PRINT_RULES = 1 << 17,
+	O_ADOPT = 1 << 18,
 };
 
 struct command {
@@ -52,9 +53,11 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT | O_PRINT_RULES, 0, 0,
-	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject] [--print-rules]",
-	  "create or repair the table, its chain and sets; --print-rules: iptables rules (ipset)" },
+	{ "init", cmd_init, O_HOOK | O_PRIORITY | O_VERDICT | O_PRINT_RULES | O_ADOPT, 0, 0,
+	  "init [--hook input|prerouting] [--priority N] [--verdict drop|reject] [--print-rules] "
+	  "[--adopt]",
+	  "create or repair the table, its chain and sets; --print-rules: iptables rules (ipset); "
+	  "--adopt: take over a table an older ipbanset made" },
 	{ "ban", cmd_ban, O_FILE | O_TIMEOUT | O_SOURCE | O_REASON | O_REPLACE | O_FORCE | O_JITTER,
 	  0, -1,
 	  "ban [-t DUR] [--jitter DUR] [-s SOURCE] [-r REASON] [--replace] [--force] TARGET... | -f FILE",
@@ -112,6 +115,7 @@ static const struct option long_options[] = {
 	{ "max-removals", required_argument, NULL, 1000 + 15 },
 	{ "interval", required_argument, NULL, 1000 + 16 },
 	{ "print-rules", no_argument, NULL, 1000 + 17 },
+	{ "adopt", no_argument, NULL, 1000 + 18 },
 	{ "backend", required_argument, NULL, 'B' },
 	{ "netns", required_argument, NULL, 'N' },
 	{ NULL, 0, NULL, 0 },
@@ -120,7 +124,7 @@ static const struct option long_options[] = {
 static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
 				   "--force", "--all-sources", "--family", "--since", "--format",
 				   "--verify", "--hook", "--priority", "--verdict", "--jitter",
-				   "--max-removals", "--interval", "--print-rules" };
+				   "--max-removals", "--interval", "--print-rules", "--adopt" };
 
 static void usage(FILE *f)
 {
@@ -421,6 +425,7 @@ static int parse_option(struct ctx *c, struct pending *p, int o)
 	case 1015: p->max_removals = optarg, p->seen |= O_MAX_REMOVALS; break;
 	case 1016: p->interval = optarg, p->seen |= O_INTERVAL; break;
 	case 1017: c->print_rules = true, p->seen |= O_PRINT_RULES; break;
+	case 1018: c->adopt = true, p->seen |= O_ADOPT; break;
 	case 'B': p->backend = optarg; break;
 	case 'N': c->netns = optarg; break;
 	default: return 2; /* getopt printed the message */

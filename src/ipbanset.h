@@ -32,6 +32,7 @@ struct ctx {
 	const char *format;
 	bool hook_set, priority_set, verdict_set;
 	bool print_rules; /* init: print the iptables rules for the ipset backend */
+	bool adopt;	  /* init: take over a table an older ipbanset made (owner.c) */
 	int64_t jitter;	      /* seconds; 0 = none */
 	int64_t max_removals; /* sync: -1 = no cap */
 	bool max_removals_pct; /* max_removals is a percentage of the source's bans */
@@ -94,6 +95,24 @@ int sync_read(struct ctx *c, struct engine *g, struct target_list *l, struct cur
 /* Open the journal (creating it for writers) and print errors; returns exit status. */
 int open_journal(struct ctx *c, struct journal **j, bool create);
 
+/* ---- owner.c: what ipbanset may use, change or delete ---- */
+
+enum owner_use {
+	OWNER_USE,    /* use and change our objects in it */
+	OWNER_DELETE, /* delete the whole table: nothing in it may be another's */
+	OWNER_ADOPT,  /* init --adopt: an unmarked table is fine if an older ipbanset made it */
+};
+/* The journal's random id (0 when it has none and create is false; j may be NULL). */
+int owner_journal_id(struct journal *j, bool create, uint64_t *id, struct ipb_err *e);
+int owner_set_journal_id(struct journal *j, uint64_t id, struct ipb_err *e);
+/* The journal drives the kernel objects c names (backend and table); record: bind an
+ * unbound journal to them. -EPERM when it is bound to others. */
+int owner_binding(const struct ctx *c, struct journal *j, bool record, struct ipb_err *e);
+/* May the table in l be used this way by the journal with this id (0: it has none) at
+ * path journal? -EPERM, with the reason and what to do, when not. */
+int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t id,
+		      const char *journal, enum owner_use use, struct ipb_err *e);
+
 /* ---- engine.c: one journal transaction bracketing one kernel batch ---- */
 
 struct pool; /* stable storage for element comments */
@@ -121,6 +140,8 @@ struct engine {
 	uint64_t k_added, k_removed, k_retimed;
 	bool structure_changed;
 	bool table_was_missing;
+	uint64_t owner;	       /* the journal's id, marked on a table this command creates */
+	uint64_t replace_table; /* init --adopt: handle of the old table, deleted in the batch */
 	/* init: rules to delete before anything else (verdict change), and the chain to
 	 * recreate (hook or priority change) */
 	uint64_t pre_del_rule[PLAN_NSETS];

@@ -2243,6 +2243,43 @@ int journal_meta_set(struct journal *j, const char *key, int64_t value, struct i
 	return stmt_done(j, ST_META_SET, s, "writing meta", e);
 }
 
+int journal_meta_get_text(struct journal *j, const char *key, char *buf, size_t len, bool *found,
+			  struct ipb_err *e)
+{
+	const unsigned char *v;
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	*found = false;
+	if (len)
+		buf[0] = 0;
+	if ((r = stmt_get(j, ST_META_GET, &s, e)))
+		return r;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		v = sqlite3_column_text(s, 0);
+		snprintf(buf, len, "%s", v ? (const char *)v : "");
+	} else if (rc != SQLITE_DONE) {
+		r = journal_fail(j, rc, "reading meta", e);
+	}
+	stmt_put(j, ST_META_GET, s);
+	return r;
+}
+
+int journal_meta_set_text(struct journal *j, const char *key, const char *value, struct ipb_err *e)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = stmt_get(j, ST_META_SET, &s, e)))
+		return r;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return stmt_done(j, ST_META_SET, s, "writing meta", e);
+}
+
 /* ---- integrity ---- */
 
 int journal_check(struct journal *j, bool *ok, char *detail, size_t len, struct ipb_err *e)

@@ -11,7 +11,9 @@
  *   index bans_source(source, fam, net, plen, expires): target_cmp order per source,
  *         covering for status counts (no expires index: each index costs a 1M ban ~1 s)
  *   events(id INTEGER PRIMARY KEY, time, kind, target, source, reason, detail, uid, user)
- *   meta(key PRIMARY KEY, value)   -- e.g. "genid": kernel generation at our last commit
+ *   meta(key PRIMARY KEY, value)   -- e.g. "genid": kernel generation at our last commit;
+ *        "journal_id", "backend", "table": the journal's identity and the kernel objects
+ *        it is bound to (owner.c)
  */
 #ifndef IPBANSET_JOURNAL_H
 #define IPBANSET_JOURNAL_H
@@ -177,6 +179,10 @@ int journal_gc(struct journal *j, int64_t now, int64_t history_before, uint64_t 
 int journal_meta_get(struct journal *j, const char *key, int64_t *value, bool *found,
 		     struct ipb_err *e);
 int journal_meta_set(struct journal *j, const char *key, int64_t value, struct ipb_err *e);
+/* The same for a text value (buf gets "" when the key is missing). */
+int journal_meta_get_text(struct journal *j, const char *key, char *buf, size_t len, bool *found,
+			  struct ipb_err *e);
+int journal_meta_set_text(struct journal *j, const char *key, const char *value, struct ipb_err *e);
 
 /* PRAGMA quick_check: *ok, and the first problem found in detail. A file too damaged to
  * check gives *ok false and 0, not an error. */

@@ -96,6 +96,7 @@ struct nft {
 	bool started, oom;
 	uint32_t next_set_id;
 	uint32_t set_id[PLAN_NSETS]; /* NFTA_SET_ID of sets created in this batch */
+	uint64_t owner; /* journal id written into the table's marker (0: none) */
 };
 
 /* ---- small helpers ---- */
@@ -441,10 +442,53 @@ int nft_get_genid(struct nft *n, uint32_t *genid, struct ipb_err *e)
 
 /* ---- layout ---- */
 
+/* The comment TLV of a table's userdata, as nft stores it ("" when there is none). */
+static void nft_table_comment(const struct nftnl_table *t, char *buf, size_t len)
+{
+	uint32_t ulen = 0, off = 0;
+	const uint8_t *ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &ulen);
+
+	buf[0] = 0;
+	while (ud && off + 2 <= ulen && off + 2 + ud[off + 1] <= ulen) {
+		if (ud[off] == NFTNL_UDATA_TABLE_COMMENT) {
+			snprintf(buf, len, "%.*s", (int)strnlen((const char *)ud + off + 2, ud[off + 1]),
+				 (const char *)ud + off + 2);
+			return;
+		}
+		off += 2 + ud[off + 1];
+	}
+}
+
+int nft_parse_marker(const char *comment, uint64_t *owner)
+{
+	size_t plen = strlen(NFT_MARKER_PREFIX);
+	char *end;
+
+	*owner = 0;
+	if (strncmp(comment, NFT_MARKER_PREFIX, plen) || strlen(comment) != plen + 16)
+		return -EINVAL;
+	errno = 0;
+	*owner = strtoull(comment + plen, &end, 16);
+	return errno || *end || !*owner ? -EINVAL : 0;
+}
+
 static int nft_table_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	(void)nlh;
-	*(bool *)arg = true;
+	struct nft_layout *l = arg;
+	struct nftnl_table *t = nftnl_table_alloc();
+	char comment[NFT_USERDATA_MAX];
+
+	if (!t)
+		return -ENOMEM;
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+		nftnl_table_free(t);
+		return -EBADMSG;
+	}
+	l->table = true;
+	l->table_handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
+	nft_table_comment(t, comment, sizeof(comment));
+	l->table_marked = nft_parse_marker(comment, &l->table_owner) == 0;
+	nftnl_table_free(t);
 	return 0;
 }
 
@@ -455,14 +499,48 @@ static int nft_layout_table(struct nft *n, struct nft_layout *l, struct ipb_err 
 	int err;
 
 	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, n->table);
-	err = nft_request(n, nlh, nft_table_cb, &l->table, "reading table", e);
+	err = nft_request(n, nlh, nft_table_cb, l, "reading table", e);
 	return err == -ENOENT ? 0 : err;
+}
+
+int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e)
+{
+	struct nft_layout l = { .table = false };
+	int err = nft_layout_table(n, &l, e);
+
+	*handle = l.table ? l.table_handle : 0;
+	return err;
+}
+
+/* Notes the first object of the table that ipbanset did not create, for messages. */
+static void nft_foreign(struct nft_layout *l, const char *what, const char *name)
+{
+	if (!l->foreign++)
+		snprintf(l->foreign_name, sizeof(l->foreign_name), "%s %s", what, name);
+}
+
+/* One of them has the name of an object ipbanset would use: messages name it first. */
+static void nft_clash(struct nft_layout *l, const char *what, const char *name)
+{
+	if (!l->clash)
+		snprintf(l->foreign_name, sizeof(l->foreign_name), "%s %s", what, name);
+	l->clash = true;
 }
 
 struct nft_layout_arg {
 	struct nft_layout *l;
 	uint64_t packets, bytes; /* counters, for nft_get_counters */
 };
+
+/* A set named like ours is ours only with exactly the type and flags ipbanset gives it. */
+static bool nft_set_is_ours(const struct nftnl_set *s, unsigned family)
+{
+	return nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == NFT_SET_TIMEOUT &&
+	       nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) ==
+		       (family == 4 ? NFT_TYPE_IPV4_ADDR : NFT_TYPE_IPV6_ADDR) &&
+	       nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == nft_addrlen(family) &&
+	       !nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE) && !nftnl_set_is_set(s, NFTNL_SET_OBJ_TYPE);
+}
 
 static int nft_set_cb(const struct nlmsghdr *nlh, void *arg)
 {
@@ -478,10 +556,13 @@ static int nft_set_cb(const struct nlmsghdr *nlh, void *arg)
 		return -EBADMSG;
 	}
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-	if (name && plan_parse_set_name(name, &family, &plen) == 0)
+	if (name && plan_parse_set_name(name, &family, &plen) == 0 && nft_set_is_ours(s, family)) {
 		l->set[plan_set_index(family, plen)] = true;
-	else
-		l->foreign_sets++;
+	} else {
+		nft_foreign(l, "set", name ? name : "?");
+		if (name && plan_parse_set_name(name, &family, &plen) == 0)
+			nft_clash(l, "set", name);
+	}
 	nftnl_set_free(s);
 	return 0;
 }
@@ -496,10 +577,18 @@ static int nft_layout_sets(struct nft *n, struct nft_layout_arg *la, struct ipb_
 	return nft_request(n, nlh, nft_set_cb, la, "listing sets", e);
 }
 
+struct nft_chain_arg {
+	struct nft_layout *l;
+	const char *table;
+};
+
+/* Our chain is the base filter chain named NFT_CHAIN_NAME; any other is not ours. */
 static int nft_chain_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nft_layout *l = arg;
+	struct nft_chain_arg *ca = arg;
+	struct nft_layout *l = ca->l;
 	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *name, *table, *type;
 
 	if (!c)
 		return -ENOMEM;
@@ -507,23 +596,34 @@ static int nft_chain_cb(const struct nlmsghdr *nlh, void *arg)
 		nftnl_chain_free(c);
 		return -EBADMSG;
 	}
-	l->chain = true;
-	l->chain_hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
-	l->chain_priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+	type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
+	if (!table || strcmp(table, ca->table)) {
+		/* an older kernel's dump is not filtered by table */
+	} else if (name && !strcmp(name, NFT_CHAIN_NAME) && type && !strcmp(type, "filter") &&
+		   nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
+		l->chain = true;
+		l->chain_hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+		l->chain_priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+	} else {
+		nft_foreign(l, "chain", name ? name : "?");
+		if (name && !strcmp(name, NFT_CHAIN_NAME))
+			nft_clash(l, "chain", name);
+	}
 	nftnl_chain_free(c);
 	return 0;
 }
 
-static int nft_layout_chain(struct nft *n, struct nft_layout *l, struct ipb_err *e)
+static int nft_layout_chains(struct nft *n, struct nft_layout *l, struct ipb_err *e)
 {
 	char buf[512] = { 0 };
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, 0, 0);
-	int err;
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP, 0);
+	struct nft_chain_arg ca = { .l = l, .table = n->table };
 
 	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, n->table);
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, NFT_CHAIN_NAME);
-	err = nft_request(n, nlh, nft_chain_cb, l, "reading chain " NFT_CHAIN_NAME, e);
-	return err == -ENOENT ? 0 : err;
+	return nft_request(n, nlh, nft_chain_cb, &ca, "listing chains", e);
 }
 
 /* What one of our rules says: which set it looks up, its verdict, its counter. */
@@ -574,14 +674,18 @@ static void nft_layout_rule(struct nft_layout *l, const struct nft_rule_info *ri
 {
 	unsigned family, plen, i;
 
+	char name[64];
+
+	snprintf(name, sizeof(name), "handle %llu in chain " NFT_CHAIN_NAME,
+		 (unsigned long long)handle);
 	if ((!ri->set[0] || plan_parse_set_name(ri->set, &family, &plen) != 0) &&
 	    (!ri->comment[0] || plan_parse_set_name(ri->comment, &family, &plen) != 0)) {
-		l->foreign_rules++;
+		nft_foreign(l, "rule", name);
 		return;
 	}
 	i = plan_set_index(family, plen);
 	if (l->rule[i]) { /* a duplicate: the first one stands for the set */
-		l->foreign_rules++;
+		nft_foreign(l, "rule", name);
 		return;
 	}
 	l->rule[i] = true;
@@ -633,7 +737,7 @@ int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e)
 		return err;
 	err = nft_layout_sets(n, &la, e);
 	if (!err)
-		err = nft_layout_chain(n, l, e);
+		err = nft_layout_chains(n, l, e);
 	if (!err && l->chain)
 		err = nft_dump_rules(n, &la, e);
 	return err;
@@ -889,15 +993,43 @@ static void nft_batch_simple(struct nft *n, uint16_t type, uint16_t flags, enum 
 	nft_msg_end(n, nlh);
 }
 
-void nft_batch_add_table(struct nft *n)
+void nft_set_owner(struct nft *n, uint64_t owner)
 {
-	nft_batch_simple(n, NFT_MSG_NEWTABLE, NLM_F_CREATE, NFT_OP_ADD_TABLE, NFTA_TABLE_NAME,
-			 0, NULL);
+	n->owner = owner;
 }
 
-void nft_batch_del_table(struct nft *n)
+/* The table is new: NLM_F_EXCL, so that one someone else made since the layout was read
+ * is never taken over (the kernel ignores userdata on an existing table). */
+void nft_batch_add_table(struct nft *n)
 {
-	nft_batch_simple(n, NFT_MSG_DELTABLE, 0, NFT_OP_DEL_TABLE, NFTA_TABLE_NAME, 0, NULL);
+	struct nlmsghdr *nlh = nft_msg_start(n, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+					     NFT_OP_ADD_TABLE, 0, 0);
+	uint8_t ud[2 + NFT_USERDATA_MAX];
+	char marker[64];
+
+	if (!nlh)
+		return;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, n->table);
+	if (n->owner) {
+		snprintf(marker, sizeof(marker), NFT_MARKER_PREFIX "%016llx",
+			 (unsigned long long)n->owner);
+		mnl_attr_put(nlh, NFTA_TABLE_USERDATA,
+			     nft_udata_strz(ud, NFTNL_UDATA_TABLE_COMMENT, marker, strlen(marker)), ud);
+	}
+	nft_msg_end(n, nlh);
+}
+
+void nft_batch_del_table(struct nft *n, uint64_t handle)
+{
+	struct nlmsghdr *nlh = nft_msg_start(n, NFT_MSG_DELTABLE, 0, NFT_OP_DEL_TABLE, 0, 0);
+
+	if (!nlh)
+		return;
+	if (handle)
+		mnl_attr_put_u64(nlh, NFTA_TABLE_HANDLE, htobe64(handle));
+	else
+		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, n->table);
+	nft_msg_end(n, nlh);
 }
 
 void nft_batch_del_chain(struct nft *n)
@@ -1491,7 +1623,7 @@ static int nft_probe_delete(struct nft *n, unsigned *ntx, struct ipb_err *e)
 	int err;
 
 	nft_batch_begin(n);
-	nft_batch_del_table(n);
+	nft_batch_del_table(n, 0);
 	err = nft_batch_commit(n, &bad, e);
 	if (!err)
 		(*ntx)++;

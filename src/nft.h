@@ -39,9 +39,21 @@ struct nft_layout {
 	bool rule[PLAN_NSETS];	     /* a rule matching that set exists */
 	uint64_t rule_handle[PLAN_NSETS];
 	bool rule_reject[PLAN_NSETS]; /* its verdict is reject (else drop) */
-	unsigned foreign_sets, foreign_rules; /* objects in our table we do not own */
+	/* Ownership. nftables: the table's handle, whether its comment is ipbanset's marker
+	 * and the journal id the marker names; objects in it ipbanset did not create (sets,
+	 * chains and rules not named or made as ipbanset makes them), the first of them
+	 * named; clash: one of them has the name of an object ipbanset would use. */
+	uint64_t table_handle;
+	bool table_marked;
+	uint64_t table_owner;
+	unsigned foreign;
+	char foreign_name[80];
+	bool clash;
 };
 int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e);
+
+/* The table's handle (0: no table); one GETTABLE. */
+int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e);
 
 /* Ruleset generation id (NFT_MSG_GETGEN). */
 int nft_get_genid(struct nft *n, uint32_t *genid, struct ipb_err *e);
@@ -58,11 +70,18 @@ struct nft_elem {
 /* Building one transaction (NFNL_MSG_BATCH_BEGIN ... END). Calls queue messages in
  * memory; nft_batch_commit sends them all and reads every ack. */
 void nft_batch_begin(struct nft *n);
-/* Create-if-missing (no NLM_F_EXCL): table, chain with hook/priority from config. */
+/* Create the table (it must not exist) with the owner's marker; create-if-missing (no
+ * NLM_F_EXCL) the chain, with hook/priority from config. */
 void nft_batch_add_table(struct nft *n);
+/* The journal id the table's marker names when this handle creates the table. */
+void nft_set_owner(struct nft *n, uint64_t owner);
+/* The marker: the comment "ipbanset journal=<16 hex digits>" on the table. 0 or -EINVAL. */
+#define NFT_MARKER_PREFIX "ipbanset journal="
+int nft_parse_marker(const char *comment, uint64_t *owner);
 void nft_batch_add_chain(struct nft *n, enum ipb_hook hook, int priority);
 void nft_batch_del_chain(struct nft *n); /* to change hook/priority: delete + add */
-void nft_batch_del_table(struct nft *n);
+/* handle 0: by name. */
+void nft_batch_del_table(struct nft *n, uint64_t handle);
 /* Sets and their rules. size_hint 0 = none. */
 void nft_batch_add_set(struct nft *n, unsigned family, unsigned plen, uint32_t size_hint);
 void nft_batch_del_set(struct nft *n, unsigned family, unsigned plen);

@@ -19,6 +19,7 @@ struct kcheck {
 	uint64_t sample_size, sampled_from; /* large sets: elements looked up, of how many */
 	uint64_t packets, bytes;
 	char method[256];
+	char refused[sizeof(((struct ipb_err *)0)->msg)]; /* the table is not this journal's to check */
 };
 
 struct sample {
@@ -124,14 +125,20 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	struct backend *n = NULL;
 	struct ipb_err e;
 	uint32_t genid = 0;
-	int64_t recorded = 0;
-	bool found = false;
+	int64_t recorded = 0, handle = 0;
+	bool found = false, same_table = false;
+	uint64_t id;
 	unsigned i, dumped = 0;
 
 	memset(k, 0, sizeof(*k));
 	k->exact = true;
 	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e) || be_check_objects(n, &e)) {
 		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
+		goto out;
+	}
+	if (owner_journal_id(j, false, &id, &e) ||
+	    owner_check_table(c, &l, id, j ? journal_path(j) : c->cfg.db, OWNER_USE, &e)) {
+		snprintf(k->refused, sizeof(k->refused), "%s", e.msg);
 		goto out;
 	}
 	k->checked = true;
@@ -161,9 +168,13 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 			k->exact = false;
 		}
 	}
-	if (!be_get_genid(n, &genid, &e) && j)
-		journal_meta_get(j, "genid", &recorded, &found, &e);
-	if (!c->verify && !broken && found && recorded >= 0 && (uint32_t)recorded == genid) {
+	/* the generation is the whole ruleset's: it is trusted for this table only when it
+	 * was recorded for this very table (its handle), which our commit made exact */
+	if (!be_get_genid(n, &genid, &e) && j && !journal_meta_get(j, "genid", &recorded, &found, &e))
+		journal_meta_get(j, "genid_table", &handle, &same_table, &e);
+	same_table = same_table && (uint64_t)handle == l.table_handle;
+	if (!c->verify && !broken && found && same_table && recorded >= 0 &&
+	    (uint32_t)recorded == genid) {
 		k->in_sync = true;
 		snprintf(k->method, sizeof(k->method),
 			 "ruleset generation %u unchanged since ipbanset's last commit", genid);
@@ -394,6 +405,11 @@ int cmd_status(struct ctx *c)
 		goto out;
 	}
 	kernel_check(c, j, &jc, &k);
+	if (k.refused[0]) {
+		ipb_error("%s", k.refused);
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
 	if (c->format && !strcmp(c->format, "json"))
 		print_json(c, &jc, next.buf, &k, j);
 	else if (c->format && !strcmp(c->format, "prometheus"))
