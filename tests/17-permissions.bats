@@ -133,16 +133,18 @@ ro_ibs() {
 	prepare_nobody
 	mkdir "$NOBODY_DIR/ro"
 	local db="$NOBODY_DIR/ro/ipbanset.db"
-	# shellcheck disable=SC2086
-	ip netns exec "$SRV" $IPBANSET -d "$db" -c "$CONF" ban -t 1h 203.0.113.9 >/dev/null
+	# the journal is bound to its backend: the reader's config names the same one
+	if is_ipset; then printf 'backend = ipset\n' >>"$NOBODY_DIR/state/ipbanset.conf"; fi
+	# a second journal: its own table (a table belongs to one journal)
+	ibs_ok -T ibs_ro -d "$db" ban -t 1h 203.0.113.9
 	chmod 0644 "$db"
 	chmod 0555 "$NOBODY_DIR/ro"
-	run --separate-stderr as_nobody -d "$db" --json list
+	run --separate-stderr as_nobody -T ibs_ro -d "$db" --json list
 	assert_status 0
 	jq_ok 'length == 1 and .[0].target == "203.0.113.9"'
-	run --separate-stderr as_nobody -d "$db" query 203.0.113.9
+	run --separate-stderr as_nobody -T ibs_ro -d "$db" query 203.0.113.9
 	assert_status 0
-	run --separate-stderr as_nobody -d "$db" --json status
+	run --separate-stderr as_nobody -T ibs_ro -d "$db" --json status
 	assert_status 0
 	jq_ok '.total == 1'
 }
@@ -171,5 +173,5 @@ ro_ibs() {
 	# the sticky bit alone, with nobody else allowed to write, is no reason to refuse
 	mkdir "$WORK/sticky"
 	chmod 1755 "$WORK/sticky"
-	ibs_ok -d "$WORK/sticky/ipbanset.db" ban "$ATK_ADDR"
+	ibs_ok -T ibs_sticky -d "$WORK/sticky/ipbanset.db" ban "$ATK_ADDR"
 }
