@@ -8,8 +8,11 @@ load helper
 # CI kills batches of CRASH_SIZE (40k) sent in kernel transactions of 10k, so a batch
 # spans several transactions as a 200k one does at the default 100k; `make torture`
 # runs the full 200k at the default transaction size.
+# CRASH_BATCH sets the transaction size for another CRASH_SIZE (make asan: 16k in 4k).
 N=${CRASH_SIZE:-40000}
-if [ -z "${CRASH_SIZE:-}" ]; then
+if [ -n "${CRASH_BATCH:-}" ]; then
+	export IPBANSET_BATCH_ELEMENTS=$CRASH_BATCH
+elif [ -z "${CRASH_SIZE:-}" ]; then
 	export IPBANSET_BATCH_ELEMENTS=10000
 fi
 
