@@ -259,9 +259,10 @@ first_contact_tree() {
 		touch "$T/installed"
 	EOF2
 	chmod +x "$T/bin/pkg-config" "$T/bin/deps"
-	FIRST=(-C "$T/src" PKG_CONFIG="$T/bin/pkg-config" DEPS="$T/bin/deps" CFLAGS=-O0)
-	# a new user's make: not the flags of a make that runs this suite (CI's WERROR=1)
-	unset MAKEFLAGS MFLAGS MAKELEVEL
+	# a new user's make: not the flags of a make that runs this suite (CI's WERROR=1,
+	# which make also exports to the environment)
+	FIRST=(-C "$T/src" PKG_CONFIG="$T/bin/pkg-config" DEPS="$T/bin/deps" CFLAGS=-O0 WERROR=)
+	unset MAKEFLAGS MFLAGS MAKELEVEL WERROR
 }
 
 @test "a new machine: the first make demo installs the build's packages, then builds, links and runs the demo" {
