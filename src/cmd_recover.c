@@ -42,10 +42,13 @@ static void split_comment(const char *comment, char *source, size_t len, const c
 static int recover_elem(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
 {
 	struct recovered *rc = arg;
-	char source[IPB_NAME_MAX];
+	char source[IPB_NAME_MAX], reason[NFT_COMMENT_MAX + 1];
 	struct ban b = { .t = *t, .created = rc->now };
 
 	split_comment(comment, source, sizeof(source), &b.reason);
+	/* the comment holds the reason escaped (engine_comment) */
+	if (b.reason)
+		b.reason = ipb_unescape(b.reason, reason, sizeof(reason));
 	b.source = source;
 	b.expires = remaining_ms ? rc->now + (int64_t)((remaining_ms + 999) / 1000) : IPB_NEVER;
 	if (!strcmp(source, "recovered"))

@@ -117,6 +117,68 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *ipb_unescape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return out;
+	while (in && *in && o + 1 < outlen) {
+		if (in[0] == '\\' && in[1] == '\\') {
+			out[o++] = '\\';
+			in += 2;
+		} else if (in[0] == '\\' && in[1] == 'x' && hexval(in[2]) >= 0 && hexval(in[3]) >= 0) {
+			out[o++] = (char)(hexval(in[2]) << 4 | hexval(in[3]));
+			in += 4;
+		} else {
+			out[o++] = *in++;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+void cols_init(struct cols *k, const char *const *heads, size_t n)
+{
+	size_t i;
+
+	memset(k, 0, sizeof(*k));
+	k->measure = true;
+	for (i = 0; heads && i < n && i < COLS_MAX; i++)
+		cols_fit(k, i, heads[i]);
+}
+
+void cols_fit(struct cols *k, size_t i, const char *cell)
+{
+	size_t n = cell ? strlen(cell) : 0;
+
+	if (i < COLS_MAX && n > (size_t)k->w[i])
+		k->w[i] = n > 256 ? 256 : (int)n;
+}
+
+void cols_cell(const struct cols *k, struct strbuf *sb, size_t i, const char *cell)
+{
+	sb_printf(sb, "%-*s ", i < COLS_MAX ? k->w[i] : 0, cell ? cell : "");
+}
+
+void cols_end(struct strbuf *sb)
+{
+	while (sb->len && sb->buf[sb->len - 1] == ' ')
+		sb->len--;
+	sb_printf(sb, "\n");
+}
+
 void sb_json_str(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

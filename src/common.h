@@ -33,6 +33,8 @@ enum {
 /* Escape control characters, ANSI escapes and invalid UTF-8 for printing:
  * writes at most outlen-1 bytes plus NUL; returns out. */
 char *ipb_escape(const char *in, char *out, size_t outlen);
+/* The inverse of ipb_escape: "\\\\" and "\\xNN" back to the bytes they stand for. */
+char *ipb_unescape(const char *in, char *out, size_t outlen);
 
 /* Append s to a growing buffer as a JSON string literal (quotes included). */
 struct strbuf {
@@ -44,6 +46,19 @@ void sb_free(struct strbuf *sb);
 __attribute__((format(printf, 2, 3)))
 void sb_printf(struct strbuf *sb, const char *fmt, ...);
 void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
+
+/* Text columns as wide as their widest cell: a first pass over the rows measures
+ * (cols_fit), a second prints (cols_cell). The last column of a row is never padded. */
+#define COLS_MAX 4
+struct cols {
+	int w[COLS_MAX];
+	bool measure;
+};
+void cols_init(struct cols *k, const char *const *heads, size_t n); /* heads may be NULL */
+void cols_fit(struct cols *k, size_t i, const char *cell);
+/* The cell padded to its column's width, followed by one space. */
+void cols_cell(const struct cols *k, struct strbuf *sb, size_t i, const char *cell);
+void cols_end(struct strbuf *sb); /* ends the row: no trailing blanks, a newline */
 
 /* Make the array at *pv hold at least need elements of size elsize, doubling its
  * capacity *cap; returns 0 or -ENOMEM (the array is unchanged then). */

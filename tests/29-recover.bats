@@ -136,3 +136,15 @@ recovered_state() {
 	run --separate-stderr ibs --json list
 	jq_ok '.[] | select(.target == "203.0.113.9") | .source == "recovered" and .reason == "added by hand"'
 }
+
+@test "recover brings reasons back as they were given, not as the kernel comment escapes them" {
+	local reason=$'C:\\temp\\x41 \x01 tab\there ünïcode'
+	ibs_ok ban -t 1h -s f2b-sshd -r "$reason" 203.0.113.77
+	run --separate-stderr ibs --json list
+	jq_ok --arg r "$reason" '.[] | select(.target == "203.0.113.77") | .reason == $r'
+	printf 'this is not sqlite' | dd of="$DB" conv=notrunc status=none
+	run --separate-stderr ibs recover
+	assert_status 0
+	run --separate-stderr ibs --json list
+	jq_ok --arg r "$reason" '.[] | select(.target == "203.0.113.77") | .source == "f2b-sshd" and .reason == $r'
+}
