@@ -43,12 +43,35 @@ static void json_ban(struct strbuf *sb, const struct ban *b)
 	sb_printf(sb, ", \"created\": \"%s\"}", ts);
 }
 
-static void text_ban(const struct ctx *c, const struct ban *b, const char *indent)
+/* One ban as a text row (target, source, expiry, reason): measured, or appended. */
+static void text_ban(struct cols *k, struct strbuf *sb, const char *indent, int64_t now,
+		     const struct ban *b)
 {
 	char t[TARGET_STRLEN], w[48], r[512];
+	const char *cell[3] = { target_format(&b->t, t, sizeof(t)), b->source,
+				when(b->expires, now, w, sizeof(w)) };
+	size_t i;
 
-	printf("%s%-20s %-16s %-16s %s\n", indent, target_format(&b->t, t, sizeof(t)), b->source,
-	       when(b->expires, c->now, w, sizeof(w)), ipb_escape(b->reason, r, sizeof(r)));
+	for (i = 0; i < 3; i++) {
+		if (k->measure)
+			cols_fit(k, i, cell[i]);
+		else if (!i)
+			sb_printf(sb, "%s", indent);
+		if (!k->measure)
+			cols_cell(k, sb, i, cell[i]);
+	}
+	if (!k->measure) {
+		sb_printf(sb, "%s", ipb_escape(b->reason, r, sizeof(r)));
+		cols_end(sb);
+	}
+}
+
+/* Prints and empties sb (text rows are written as they are made). */
+static void sb_flush(struct strbuf *sb)
+{
+	if (sb->len)
+		fwrite(sb->buf, 1, sb->len, stdout);
+	sb->len = 0;
 }
 
 /* ---- query ---- */
@@ -56,6 +79,7 @@ static void text_ban(const struct ctx *c, const struct ban *b, const char *inden
 struct query_state {
 	const struct ctx *c;
 	struct strbuf sb;
+	struct cols k;
 	size_t hits;
 };
 
@@ -69,11 +93,25 @@ static int query_cb(void *arg, const struct ban *b)
 		sb_printf(&q->sb, q->hits ? ", " : "");
 		json_ban(&q->sb, b);
 	} else if (!q->c->quiet) {
-		if (!q->hits)
-			printf("banned by:\n");
-		text_ban(q->c, b, "  ");
+		text_ban(&q->k, &q->sb, "  ", q->c->now, b);
 	}
 	q->hits++;
+	return 0;
+}
+
+/* Every ban that wholly contains t: one indexed look-up per shorter prefix. */
+static int query_covering(struct journal *j, const struct target *t, struct query_state *q,
+			  struct ipb_err *e)
+{
+	struct target p;
+	unsigned len;
+
+	for (len = 0; len <= t->plen; len++) {
+		p = *t;
+		target_truncate(&p, len);
+		if (journal_bans_of_target(j, &p, query_cb, q, e))
+			return -1;
+	}
 	return 0;
 }
 
@@ -85,10 +123,15 @@ struct span {
 	u128 lo, hi;
 };
 
+#define INNER_SHOWN 100 /* bans inside a prefix named in an answer; the rest are counted */
+
 struct inner {
 	struct span *v;
-	size_t n, cap;
-	struct strbuf sb; /* the bans, rendered, for when they do cover */
+	size_t n, cap, shown;
+	bool again;	  /* the text's second pass: rendering only */
+	bool covers;	  /* together they cover the prefix */
+	struct strbuf sb; /* the first INNER_SHOWN of them, rendered */
+	struct cols k;
 	const struct ctx *c;
 };
 
@@ -108,19 +151,21 @@ static struct span target_span(const struct target *t)
 static int inner_cb(void *arg, const struct ban *b)
 {
 	struct inner *in = arg;
-	char t[TARGET_STRLEN], w[48], r[512];
 
-	if (ipb_grow(&in->v, &in->cap, in->n + 1, sizeof(*in->v)))
-		return -ENOMEM;
-	in->v[in->n++] = target_span(&b->t);
+	if (!in->again) {
+		if (ipb_grow(&in->v, &in->cap, in->n + 1, sizeof(*in->v)))
+			return -ENOMEM;
+		in->v[in->n++] = target_span(&b->t);
+	}
+	if (in->shown == INNER_SHOWN)
+		return 0;
 	if (in->c->json) {
-		sb_printf(&in->sb, in->n > 1 ? ", " : "");
+		sb_printf(&in->sb, in->shown ? ", " : "");
 		json_ban(&in->sb, b);
 	} else {
-		sb_printf(&in->sb, "  %-20s %-16s %-16s %s\n", target_format(&b->t, t, sizeof(t)),
-			  b->source, when(b->expires, in->c->now, w, sizeof(w)),
-			  ipb_escape(b->reason, r, sizeof(r)));
+		text_ban(&in->k, &in->sb, "  ", in->c->now, b);
 	}
+	in->shown++;
 	return 0;
 }
 
@@ -148,15 +193,73 @@ static bool spans_cover(struct span *v, size_t n, struct span want)
 	return false;
 }
 
+/* The bans that answer the query: those that contain t, else those inside it. Text makes
+ * each list twice, measuring its columns first. */
+static int query_run(const struct ctx *c, struct journal *j, const struct target *t,
+		     struct query_state *q, struct inner *in, struct ipb_err *e)
+{
+	if (!c->json && query_covering(j, t, q, e))
+		return -1;
+	q->k.measure = false;
+	q->hits = 0;
+	if (query_covering(j, t, q, e))
+		return -1;
+	if (q->hits || t->plen == target_addrlen(t) * 8)
+		return 0;
+	if (journal_bans_within(j, t, c->now, inner_cb, in, e))
+		return -1;
+	in->covers = in->n && spans_cover(in->v, in->n, target_span(t));
+	if (c->json || !in->n)
+		return 0;
+	in->again = true;
+	in->k.measure = false;
+	in->shown = 0;
+	return journal_bans_within(j, t, c->now, inner_cb, in, e);
+}
+
+static void query_print(const struct ctx *c, const struct target *t, const struct query_state *q,
+			const struct inner *in)
+{
+	char buf[TARGET_STRLEN];
+	const char *tf = target_format(t, buf, sizeof(buf));
+	size_t more = in->n - in->shown;
+
+	if (c->json) {
+		printf("{\"target\": \"%s\", \"banned\": %s, \"bans\": [%s]", tf,
+		       q->hits || in->covers ? "true" : "false",
+		       q->hits ? q->sb.buf : in->covers ? in->sb.buf : "");
+		if (!q->hits && !in->covers && in->n)
+			printf(", \"partly\": [%s], \"partly_more\": %zu", in->sb.buf, more);
+		printf("}\n");
+		return;
+	}
+	if (c->quiet)
+		return;
+	if (q->hits) {
+		printf("banned by:\n%s", q->sb.buf);
+		return;
+	}
+	if (in->covers) {
+		printf("banned, wholly covered by:\n%s", in->sb.buf);
+	} else if (in->n) {
+		printf("%s is not wholly banned: %zu ban%s inside it cover%s part of it:\n%s", tf,
+		       in->n, in->n > 1 ? "s" : "", in->n > 1 ? "" : "s", in->sb.buf);
+	} else {
+		printf("%s is not banned\n", tf);
+		return;
+	}
+	if (more)
+		printf("  and %zu more\n", more);
+}
+
 int cmd_query(struct ctx *c)
 {
 	struct query_state q = { .c = c };
 	struct inner in = { .c = c };
-	char buf[TARGET_STRLEN];
 	struct journal *j;
 	struct ipb_err e;
-	struct target t, p;
-	unsigned flags, len;
+	struct target t;
+	unsigned flags;
 	int r;
 
 	if (target_parse(c->args[0], &t, &flags, &e))
@@ -165,49 +268,22 @@ int cmd_query(struct ctx *c)
 		return r;
 	sb_init(&q.sb);
 	sb_init(&in.sb);
-	/* every ban that wholly contains t: one indexed look-up per shorter prefix */
-	for (len = 0; j && len <= t.plen; len++) {
-		p = t;
-		target_truncate(&p, len);
-		if (journal_bans_of_target(j, &p, query_cb, &q, &e)) {
-			ipb_error("%s", e.msg);
-			r = IPB_EXIT_SYSTEM;
-			break;
-		}
-	}
-	/* otherwise longer bans inside t may still cover all of it together */
-	if (j && !r && !q.hits && t.plen < target_addrlen(&t) * 8) {
-		if (journal_bans_within(j, &t, c->now, inner_cb, &in, &e)) {
-			ipb_error("%s", e.msg);
-			r = IPB_EXIT_SYSTEM;
-		} else if (in.n && spans_cover(in.v, in.n, target_span(&t))) {
-			q.hits = in.n;
-			if (c->json)
-				sb_printf(&q.sb, "%s", in.sb.buf);
-			else if (!c->quiet)
-				printf("banned, wholly covered by:\n%s", in.sb.buf);
-		} else if (in.n && !c->json && !c->quiet) {
-			printf("%s is not wholly banned: %zu ban%s inside it cover%s part of it\n",
-			       target_format(&t, buf, sizeof(buf)), in.n, in.n > 1 ? "s" : "",
-			       in.n > 1 ? "" : "s");
-			in.n = SIZE_MAX; /* already said */
-		}
+	cols_init(&q.k, NULL, 0);
+	cols_init(&in.k, NULL, 0);
+	if (j && query_run(c, j, &t, &q, &in, &e)) {
+		ipb_error("%s", e.msg);
+		r = IPB_EXIT_SYSTEM;
 	}
 	if (j)
 		journal_close(j);
-	if (!r && c->json) {
-		printf("{\"target\": \"%s\", \"banned\": %s, \"bans\": [%s]}\n",
-		       target_format(&t, buf, sizeof(buf)), q.hits ? "true" : "false",
-		       q.sb.buf ? q.sb.buf : "");
-	} else if (!r && !c->quiet && !q.hits && in.n != SIZE_MAX) {
-		printf("%s is not banned\n", target_format(&t, buf, sizeof(buf)));
-	}
+	if (!r)
+		query_print(c, &t, &q, &in);
 	sb_free(&q.sb);
 	sb_free(&in.sb);
 	free(in.v);
 	if (r)
 		return r;
-	return q.hits ? IPB_EXIT_OK : IPB_EXIT_NOTBANNED;
+	return q.hits || in.covers ? IPB_EXIT_OK : IPB_EXIT_NOTBANNED;
 }
 
 /* ---- list ---- */
@@ -215,6 +291,7 @@ int cmd_query(struct ctx *c)
 struct list_state {
 	const struct ctx *c;
 	struct strbuf sb;
+	struct cols k;
 	size_t n;
 };
 
@@ -231,12 +308,41 @@ static int list_cb(void *arg, const struct ban *b)
 			l->sb.len = 0;
 		}
 	} else {
-		if (!l->n)
-			printf("%-20s %-16s %-16s %s\n", "TARGET", "SOURCE", "EXPIRES", "REASON");
-		text_ban(l->c, b, "");
+		text_ban(&l->k, &l->sb, "", l->c->now, b);
+		if (l->sb.len > 1 << 16)
+			sb_flush(&l->sb);
 	}
 	l->n++;
 	return 0;
+}
+
+static const char *const list_heads[] = { "TARGET", "SOURCE", "EXPIRES" };
+
+static int list_live(const struct ctx *c, struct journal *j, struct list_state *l,
+		     struct ipb_err *e)
+{
+	return journal_bans_live(j, c->now, c->source_set ? c->source : NULL, c->family, list_cb, l,
+				 e);
+}
+
+/* Text: a first pass measures the columns, the second prints under a heading. */
+static int list_text(const struct ctx *c, struct journal *j, struct list_state *l,
+		     struct ipb_err *e)
+{
+	size_t i;
+
+	cols_init(&l->k, list_heads, 3);
+	if (list_live(c, j, l, e))
+		return -1;
+	if (!l->n)
+		return 0;
+	l->k.measure = false;
+	l->n = 0;
+	for (i = 0; i < 3; i++)
+		cols_cell(&l->k, &l->sb, i, list_heads[i]);
+	sb_printf(&l->sb, "REASON");
+	cols_end(&l->sb);
+	return list_live(c, j, l, e);
 }
 
 int cmd_list(struct ctx *c)
@@ -253,16 +359,13 @@ int cmd_list(struct ctx *c)
 		printf("[");
 		c->json_printed = true;
 	}
-	if (j && journal_bans_live(j, c->now, c->source_set ? c->source : NULL, c->family, list_cb, &l,
-				   &e)) {
+	if (j && (c->json ? list_live(c, j, &l, &e) : list_text(c, j, &l, &e))) {
 		ipb_error("%s", e.msg);
 		r = IPB_EXIT_SYSTEM;
 	}
-	if (c->json) {
-		if (l.sb.len)
-			fwrite(l.sb.buf, 1, l.sb.len, stdout);
+	sb_flush(&l.sb);
+	if (c->json)
 		printf("]\n");
-	}
 	sb_free(&l.sb);
 	if (j)
 		journal_close(j);
@@ -273,40 +376,70 @@ int cmd_list(struct ctx *c)
 
 struct log_state {
 	const struct ctx *c;
+	struct strbuf sb;
+	struct cols k;
 	size_t n;
 };
+
+static void log_json(struct strbuf *sb, const struct event *ev, const char *ts, bool first)
+{
+	sb_printf(sb, "%s{\"time\": \"%s\", \"kind\": ", first ? "" : ",\n ", ts);
+	sb_json_str(sb, ev->kind);
+	sb_printf(sb, ", \"target\": ");
+	sb_json_str(sb, ev->target);
+	sb_printf(sb, ", \"source\": ");
+	sb_json_str(sb, ev->source);
+	sb_printf(sb, ", \"reason\": ");
+	sb_json_str(sb, ev->reason);
+	sb_printf(sb, ", \"detail\": ");
+	sb_json_str(sb, ev->detail);
+	sb_printf(sb, ", \"uid\": %lld, \"user\": ", (long long)ev->uid);
+	sb_json_str(sb, ev->user);
+	sb_printf(sb, "}");
+}
+
+/* time, kind, target, source, then reason and detail */
+static void log_text(struct cols *k, struct strbuf *sb, const struct event *ev, const char *ts)
+{
+	const char *cell[4] = { ts, ev->kind, ev->target ? ev->target : "-",
+				ev->source ? ev->source : "-" };
+	char r[512], d[256];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (k->measure)
+			cols_fit(k, i, cell[i]);
+		else
+			cols_cell(k, sb, i, cell[i]);
+	}
+	if (k->measure)
+		return;
+	sb_printf(sb, "%s%s%s", ipb_escape(ev->reason, r, sizeof(r)),
+		  ev->reason && ev->detail ? "; " : "", ipb_escape(ev->detail, d, sizeof(d)));
+	cols_end(sb);
+}
 
 static int log_cb(void *arg, const struct event *ev)
 {
 	struct log_state *l = arg;
-	char ts[32], r[512], d[256];
-	struct strbuf sb;
+	char ts[32];
 
 	ipb_rfc3339(ev->time, ts, sizeof(ts));
-	if (l->c->json) {
-		sb_init(&sb);
-		sb_printf(&sb, "%s{\"time\": \"%s\", \"kind\": ", l->n ? ",\n " : "", ts);
-		sb_json_str(&sb, ev->kind);
-		sb_printf(&sb, ", \"target\": ");
-		sb_json_str(&sb, ev->target);
-		sb_printf(&sb, ", \"source\": ");
-		sb_json_str(&sb, ev->source);
-		sb_printf(&sb, ", \"reason\": ");
-		sb_json_str(&sb, ev->reason);
-		sb_printf(&sb, ", \"detail\": ");
-		sb_json_str(&sb, ev->detail);
-		sb_printf(&sb, ", \"uid\": %lld, \"user\": ", (long long)ev->uid);
-		sb_json_str(&sb, ev->user);
-		sb_printf(&sb, "}");
-		fwrite(sb.buf, 1, sb.len, stdout);
-		sb_free(&sb);
-	} else {
-		printf("%s  %-9s %-20s %-16s %s%s%s\n", ts, ev->kind, ev->target ? ev->target : "-",
-		       ev->source ? ev->source : "-", ipb_escape(ev->reason, r, sizeof(r)),
-		       ev->reason && ev->detail ? "; " : "", ipb_escape(ev->detail, d, sizeof(d)));
-	}
+	if (l->c->json)
+		log_json(&l->sb, ev, ts, !l->n);
+	else
+		log_text(&l->k, &l->sb, ev, ts);
+	if (l->sb.len > 1 << 16)
+		sb_flush(&l->sb);
 	l->n++;
 	return 0;
+}
+
+static int log_events(const struct ctx *c, struct journal *j, struct log_state *l,
+		      struct ipb_err *e)
+{
+	return journal_events(j, c->since_set ? c->now - c->since : 0,
+			      c->source_set ? c->source : NULL, log_cb, l, e);
 }
 
 int cmd_log(struct ctx *c)
@@ -318,17 +451,25 @@ int cmd_log(struct ctx *c)
 
 	if ((r = open_journal(c, &j, false)))
 		return r;
+	sb_init(&l.sb);
+	cols_init(&l.k, NULL, 0);
 	if (c->json) {
 		printf("[");
 		c->json_printed = true;
 	}
-	if (j && journal_events(j, c->since_set ? c->now - c->since : 0,
-				c->source_set ? c->source : NULL, log_cb, &l, &e)) {
-		ipb_error("%s", e.msg);
+	/* text: a first pass measures the columns, the second prints */
+	if (j && !c->json && log_events(c, j, &l, &e))
 		r = IPB_EXIT_SYSTEM;
-	}
+	l.k.measure = false;
+	l.n = 0;
+	if (j && !r && log_events(c, j, &l, &e))
+		r = IPB_EXIT_SYSTEM;
+	if (r)
+		ipb_error("%s", e.msg);
+	sb_flush(&l.sb);
 	if (c->json)
 		printf("]\n");
+	sb_free(&l.sb);
 	if (j)
 		journal_close(j);
 	return r;

@@ -218,12 +218,33 @@ struct next_state {
 	struct strbuf *sb;
 	const struct ctx *c;
 	size_t n;
+	struct cols k; /* text: measured by a first pass */
 };
+
+/* "  TARGET SOURCE in 4m12s REASON", columns as wide as the widest row's */
+static void next_text(struct next_state *s, const struct ban *b)
+{
+	char t[TARGET_STRLEN], r[256], d[32], in[40];
+	const char *cell[3] = { target_format(&b->t, t, sizeof(t)), b->source, in };
+	size_t i;
+
+	snprintf(in, sizeof(in), "in %s", duration_format(b->expires - s->c->now, d, sizeof(d)));
+	if (s->k.measure) {
+		for (i = 0; i < 3; i++)
+			cols_fit(&s->k, i, cell[i]);
+		return;
+	}
+	sb_printf(s->sb, "  ");
+	for (i = 0; i < 3; i++)
+		cols_cell(&s->k, s->sb, i, cell[i]);
+	sb_printf(s->sb, "%s", ipb_escape(b->reason, r, sizeof(r)));
+	cols_end(s->sb);
+}
 
 static int next_cb(void *arg, const struct ban *b)
 {
 	struct next_state *s = arg;
-	char t[TARGET_STRLEN], ts[32], r[256], d[32];
+	char t[TARGET_STRLEN], ts[32];
 
 	if (s->c->json || (s->c->format && !strcmp(s->c->format, "json"))) {
 		sb_printf(s->sb, "%s{\"target\": ", s->n ? ", " : "");
@@ -235,9 +256,7 @@ static int next_cb(void *arg, const struct ban *b)
 		sb_json_str(s->sb, b->reason);
 		sb_printf(s->sb, "}");
 	} else {
-		sb_printf(s->sb, "  %-20s %-16s in %-12s %s\n", target_format(&b->t, t, sizeof(t)),
-			  b->source, duration_format(b->expires - s->c->now, d, sizeof(d)),
-			  ipb_escape(b->reason, r, sizeof(r)));
+		next_text(s, b);
 	}
 	s->n++;
 	return 0;
@@ -383,11 +402,22 @@ static void print_text(const struct ctx *c, const struct journal_counts *jc, con
 		printf("next to expire:\n%s", next);
 }
 
+/* The next bans to expire; text makes them twice, measuring the columns first. */
+static int next_rows(struct journal *j, const struct journal_counts *jc, struct next_state *ns,
+		     struct ipb_err *e)
+{
+	if (ns->k.measure && journal_counts_next(j, jc, next_cb, ns, e))
+		return -1;
+	ns->k.measure = false;
+	ns->n = 0;
+	return journal_counts_next(j, jc, next_cb, ns, e);
+}
+
 int cmd_status(struct ctx *c)
 {
 	struct journal_counts jc = { 0 };
 	struct strbuf next;
-	struct next_state ns = { &next, c, 0 };
+	struct next_state ns = { &next, c, 0, { { 0 }, false } };
 	struct journal *j;
 	struct kcheck k;
 	struct ipb_err e;
@@ -398,8 +428,12 @@ int cmd_status(struct ctx *c)
 	if ((r = open_journal(c, &j, false)))
 		return r;
 	sb_init(&next);
+	if (c->format && strcmp(c->format, "text"))
+		ns.k.measure = false;
+	else
+		cols_init(&ns.k, NULL, 0);
 	if (j && (journal_begin_read(j, &e) || journal_counts(j, c->now, &jc, &e) ||
-		  journal_counts_next(j, &jc, next_cb, &ns, &e))) {
+		  next_rows(j, &jc, &ns, &e))) {
 		ipb_error("%s", e.msg);
 		r = IPB_EXIT_SYSTEM;
 		goto out;

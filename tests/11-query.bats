@@ -64,6 +64,36 @@ file_setup() {
 	jq_ok '.banned == false and (.bans | length) == 0'
 }
 
+@test "query --json of a partly covered prefix: not banned, and the bans inside it listed" {
+	run --separate-stderr ibs --json query 203.0.112.0/23
+	assert_status 1
+	jq_ok '.banned == false and .bans == [] and (.partly | length) == 1
+		and .partly[0].target == "203.0.113.0/24" and .partly[0].source == "feed" and .partly_more == 0'
+	run --separate-stderr ibs query 203.0.112.0/23
+	assert_status 1
+	[[ "$output" == *"not wholly banned: 1 ban inside it covers part of it:"*"203.0.113.0/24"*feed* ]] ||
+		fail "query said: $output"
+	# nothing inside: no partly key, and the text says not banned
+	run --separate-stderr ibs --json query 198.51.100.128/25
+	assert_status 1
+	jq_ok '.banned == false and .bans == [] and (has("partly") | not)'
+	# more than a hundred inside (these and the set-up's): a hundred named, the rest counted
+	printf '198.51.100.%d\n' $(seq 10 2 250) >"$WORK/many.txt"
+	ibs_ok ban -s many -f "$WORK/many.txt"
+	run --separate-stderr ibs --json query 198.51.100.0/24
+	assert_status 1
+	jq_ok '(.partly | length) == 100 and .partly_more == 22'
+	run --separate-stderr ibs query 198.51.100.0/24
+	[[ "$output" == *"122 bans inside it cover part of it:"*"  and 22 more" ]] || fail "query said: $output"
+}
+
+@test "query text: the covering bans' columns line up" {
+	ibs_ok ban -s a-much-longer-source-name 203.0.0.0/16
+	run --separate-stderr ibs query 203.0.113.9
+	assert_status 0
+	columns_line_up 3 "$(sed 1d <<<"$output")"
+}
+
 @test "query after unban: exit 1" {
 	ibs_ok unban -s f2b-sshd "$ATK_ADDR"
 	run ibs query "$ATK_ADDR"

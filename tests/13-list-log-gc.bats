@@ -42,6 +42,22 @@ file_setup() {
 	[[ "$output" == *"brute force"* ]]
 }
 
+@test "list, log and status text: columns line up with long IPv6 targets and long source names" {
+	ibs_ok ban -t 1h 198.51.100.7
+	ibs_ok ban -t 2h -s f2b-a-very-long-jail-name -r "long one" 2001:db8:1234:5678:9abc:def0:1234:5678
+	ibs_ok ban -t 3h -r "short" 203.0.113.0/25
+	ibs_ok list
+	[[ "${lines[0]}" == TARGET* ]] || fail "no heading: $output"
+	columns_line_up 3 "$output"
+	ibs_ok log
+	columns_line_up 4 "$output"
+	ibs_ok status
+	columns_line_up 3 "$(sed -n '/^next to expire:/,$p' <<<"$output" | sed 1d)"
+	# no trailing blanks where a ban has no reason
+	ibs_ok list
+	refute grep -q ' $' <<<"$output"
+}
+
 @test "log shows ban and unban events" {
 	ibs_ok ban -s f2b-sshd -r "ssh brute force" "$ATK_ADDR"
 	ibs_ok ban -s feed 198.51.100.3

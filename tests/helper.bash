@@ -393,6 +393,26 @@ jq_ok() {
 	fi
 }
 
+# columns_line_up N TEXT: in every line of TEXT, each of the first N blank-separated columns
+# starts where it starts in the first line (the columns are as wide as their widest cell).
+columns_line_up() {
+	local n=$1 text=$2
+	awk -v n="$n" '
+		function starts(line, out,   i, pos, inword, c) {
+			pos = 0; inword = 0
+			for (i = 1; i <= length(line) && pos <= n; i++) {
+				c = substr(line, i, 1)
+				if (c != " " && !inword) { out[++pos] = i; inword = 1 }
+				else if (c == " ") inword = 0
+			}
+			return pos
+		}
+		{ k = starts($0, s); if (NR == 1) { for (i = 1; i <= n; i++) first[i] = s[i]; next }
+		  for (i = 2; i <= n; i++) if (s[i] != first[i]) { bad = bad "\n  line " NR ": " $0 } }
+		END { if (bad != "") { print "columns do not line up:" bad > "/dev/stderr"; exit 1 } }
+	' <<<"$text"
+}
+
 # jq_val FILTER: print a value from the last run's stdout.
 jq_val() {
 	jq -r "$@" <<<"$output"
