@@ -83,7 +83,8 @@ check-build: ipbanset $(UNIT_TESTS)
 # The core files and those that concern every backend, against the ipset backend
 # (tests/33-ipset.bats, about ipset alone, runs in `make check`).
 IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
-	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats tests/35-ownership.bats
+	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats tests/35-ownership.bats \
+	tests/37-model.bats
 check-ipset: deps
 	$(MAKE) check-build
 	IBS_BACKEND=ipset $(RUN_ALL) $(IPSET_TESTS)
@@ -98,7 +99,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_sta
 ASAN_TESTS := $(filter-out $(wildcard tests/2[0-6]-*.bats),$(wildcard tests/*.bats))
 # The crash tests kill smaller batches there (still several kernel transactions each):
 # what the sanitizers look at is the same code, three times slower.
-ASAN_SIZES := CRASH_SIZE=16000 CRASH_BATCH=4000 TORTURE_SIZE=8000
+ASAN_SIZES := CRASH_SIZE=16000 CRASH_BATCH=4000 TORTURE_SIZE=8000 MODEL_STEPS=30
 asan: asan-build
 	$(ASAN_ENV) $(ASAN_SIZES) $(RUN_ALL) $(ASAN_TESTS)
 
@@ -125,11 +126,13 @@ check-systemd: deps-build
 	./tests/systemd/run.sh
 
 # Crash torture: many more SIGKILLs of much larger commands than `make check` runs
-# (there: 3 kills per command of 20000 targets, and 15-crash's kills at 40000).
+# (there: 3 kills per command of 20000 targets, and 15-crash's kills at 40000), and
+# a model run of 1000 random steps on each backend (there: 60).
 torture: ipbanset
 	TORTURE_TRIALS=$${TORTURE_TRIALS:-100} TORTURE_SIZE=$${TORTURE_SIZE:-200000} \
-		CRASH_SIZE=$${CRASH_SIZE:-200000} IBS_JOBS=1 \
-		./tests/run-all.sh tests/15-crash.bats tests/30-torture.bats
+		CRASH_SIZE=$${CRASH_SIZE:-200000} MODEL_STEPS=$${MODEL_STEPS:-1000} IBS_JOBS=1 \
+		./tests/run-all.sh tests/15-crash.bats tests/30-torture.bats tests/37-model.bats
+	MODEL_STEPS=$${MODEL_STEPS:-1000} IBS_BACKEND=ipset ./tests/run-all.sh tests/37-model.bats
 
 # deps-build: what building and the demo need; deps: that and what the test suites need.
 # DEPS, DEMO and RUN_ALL are variables so that a test can put stand-ins in their place.
