@@ -87,44 +87,94 @@ static const struct command commands[] = {
 	  "daemon: restore bans that others remove; record expiries" },
 };
 
-static const struct option long_options[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "db", required_argument, NULL, 'd' },
-	{ "table", required_argument, NULL, 'T' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "file", required_argument, NULL, 'f' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "source", required_argument, NULL, 's' },
-	{ "reason", required_argument, NULL, 'r' },
-	{ "replace", no_argument, NULL, 1000 + 4 },
-	{ "force", no_argument, NULL, 1000 + 5 },
-	{ "all-sources", no_argument, NULL, 1000 + 6 },
-	{ "family", required_argument, NULL, 1000 + 7 },
-	{ "since", required_argument, NULL, 1000 + 8 },
-	{ "format", required_argument, NULL, 1000 + 9 },
-	{ "verify", no_argument, NULL, 1000 + 10 },
-	{ "hook", required_argument, NULL, 1000 + 11 },
-	{ "priority", required_argument, NULL, 1000 + 12 },
-	{ "verdict", required_argument, NULL, 1000 + 13 },
-	{ "jitter", required_argument, NULL, 1000 + 14 },
-	{ "max-removals", required_argument, NULL, 1000 + 15 },
-	{ "interval", required_argument, NULL, 1000 + 16 },
-	{ "print-rules", no_argument, NULL, 1000 + 17 },
-	{ "adopt", no_argument, NULL, 1000 + 18 },
-	{ "backend", required_argument, NULL, 'B' },
-	{ "netns", required_argument, NULL, 'N' },
-	{ NULL, 0, NULL, 0 },
+/* Keys of the options that have no short form. */
+enum {
+	K_REPLACE = 256,
+	K_FORCE,
+	K_ALL_SOURCES,
+	K_FAMILY,
+	K_SINCE,
+	K_FORMAT,
+	K_VERIFY,
+	K_HOOK,
+	K_PRIORITY,
+	K_VERDICT,
+	K_JITTER,
+	K_MAX_REMOVALS,
+	K_INTERVAL,
+	K_PRINT_RULES,
+	K_ADOPT,
 };
 
-static const char *opt_names[] = { "--file", "--timeout", "--source", "--reason", "--replace",
-				   "--force", "--all-sources", "--family", "--since", "--format",
-				   "--verify", "--hook", "--priority", "--verdict", "--jitter",
-				   "--max-removals", "--interval", "--print-rules", "--adopt" };
+/* Every option, once: getopt's tables and the names in messages are made from it. */
+static const struct opt_def {
+	const char *name;
+	int key;	 /* the short option's letter, or a K_* key */
+	int has_arg;	 /* no_argument or required_argument */
+	unsigned bit;	 /* O_*: an option of some commands only; 0: a global option */
+} opt_defs[] = {
+	{ "config", 'c', required_argument, 0 },
+	{ "db", 'd', required_argument, 0 },
+	{ "table", 'T', required_argument, 0 },
+	{ "backend", 'B', required_argument, 0 },
+	{ "netns", 'N', required_argument, 0 },
+	{ "json", 'j', no_argument, 0 },
+	{ "dry-run", 'n', no_argument, 0 },
+	{ "quiet", 'q', no_argument, 0 },
+	{ "verbose", 'v', no_argument, 0 },
+	{ "help", 'h', no_argument, 0 },
+	{ "version", 'V', no_argument, 0 },
+	{ "file", 'f', required_argument, O_FILE },
+	{ "timeout", 't', required_argument, O_TIMEOUT },
+	{ "source", 's', required_argument, O_SOURCE },
+	{ "reason", 'r', required_argument, O_REASON },
+	{ "replace", K_REPLACE, no_argument, O_REPLACE },
+	{ "force", K_FORCE, no_argument, O_FORCE },
+	{ "all-sources", K_ALL_SOURCES, no_argument, O_ALL_SOURCES },
+	{ "family", K_FAMILY, required_argument, O_FAMILY },
+	{ "since", K_SINCE, required_argument, O_SINCE },
+	{ "format", K_FORMAT, required_argument, O_FORMAT },
+	{ "verify", K_VERIFY, no_argument, O_VERIFY },
+	{ "hook", K_HOOK, required_argument, O_HOOK },
+	{ "priority", K_PRIORITY, required_argument, O_PRIORITY },
+	{ "verdict", K_VERDICT, required_argument, O_VERDICT },
+	{ "jitter", K_JITTER, required_argument, O_JITTER },
+	{ "max-removals", K_MAX_REMOVALS, required_argument, O_MAX_REMOVALS },
+	{ "interval", K_INTERVAL, required_argument, O_INTERVAL },
+	{ "print-rules", K_PRINT_RULES, no_argument, O_PRINT_RULES },
+	{ "adopt", K_ADOPT, no_argument, O_ADOPT },
+};
+
+#define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+static const struct opt_def *opt_by_key(int key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (opt_defs[i].key == key)
+			return &opt_defs[i];
+	return NULL;
+}
+
+/* getopt_long's tables, made from opt_defs: ":c:d:...jnq..." and struct option[]. */
+static void getopt_tables(char *shortopts, struct option *longopts)
+{
+	size_t i, n = 0;
+
+	shortopts[n++] = ':'; /* a missing argument is ':', not '?' */
+	for (i = 0; i < NOPTS; i++) {
+		longopts[i] = (struct option){ opt_defs[i].name, opt_defs[i].has_arg, NULL,
+					       opt_defs[i].key };
+		if (opt_defs[i].key < 256) {
+			shortopts[n++] = (char)opt_defs[i].key;
+			if (opt_defs[i].has_arg == required_argument)
+				shortopts[n++] = ':';
+		}
+	}
+	shortopts[n] = 0;
+	longopts[NOPTS] = (struct option){ NULL, 0, NULL, 0 };
+}
 
 static void usage(FILE *f)
 {
@@ -267,7 +317,7 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		else if (!strcmp(p->hook, "prerouting"))
 			c->cfg.hook = IPB_HOOK_PREROUTING;
 		else
-			return ipb_error("invalid hook '%s' (input or prerouting)", p->hook), 2;
+			return ipb_error("invalid hook '%s' (input or prerouting)", p->hook), IPB_EXIT_USAGE;
 		c->hook_set = true;
 	}
 	if (p->priority) {
@@ -277,7 +327,7 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		v = strtol(p->priority, &end, 10);
 		/* strtol skips leading blanks and takes a '+': no other number does */
 		if (*digits < '0' || *digits > '9' || errno || *end || v < -1000 || v > 1000)
-			return ipb_error("invalid priority '%s' (-1000..1000)", p->priority), 2;
+			return ipb_error("invalid priority '%s' (-1000..1000)", p->priority), IPB_EXIT_USAGE;
 		c->cfg.priority = (int)v;
 		c->cfg.priority_set = c->priority_set = true;
 	}
@@ -289,34 +339,34 @@ static int parse_enum_options(struct ctx *c, const struct pending *p)
 		else if (!strcmp(p->verdict, "reject"))
 			c->cfg.verdict = IPB_VERDICT_REJECT;
 		else
-			return ipb_error("invalid verdict '%s' (drop or reject)", p->verdict), 2;
+			return ipb_error("invalid verdict '%s' (drop or reject)", p->verdict), IPB_EXIT_USAGE;
 		c->verdict_set = true;
 	}
 	if (p->timeout) {
 		if (duration_parse(p->timeout, &c->timeout, &e))
-			return ipb_error("%s", e.msg), 2;
+			return ipb_error("%s", e.msg), IPB_EXIT_USAGE;
 		c->timeout_set = true;
 	}
 	if (p->jitter) {
 		if (duration_parse(p->jitter, &c->jitter, &e) || c->jitter == 0)
-			return ipb_error("invalid duration '%s' for --jitter", p->jitter), 2;
+			return ipb_error("invalid duration '%s' for --jitter", p->jitter), IPB_EXIT_USAGE;
 		if ((c->timeout_set ? c->timeout : c->cfg.default_timeout) + c->jitter >
 		    DURATION_MAX_SECS)
-			return ipb_error("--timeout plus --jitter %s is too long", p->jitter), 2;
+			return ipb_error("--timeout plus --jitter %s is too long", p->jitter), IPB_EXIT_USAGE;
 	}
 	if (p->max_removals && parse_max_removals(c, p->max_removals))
 		return ipb_error("invalid --max-removals '%s' (a count, or a percentage 0%%..100%%)",
 				 p->max_removals),
-		       2;
+		       IPB_EXIT_USAGE;
 	if (p->interval) {
 		if (duration_parse(p->interval, &c->interval, &e) || c->interval == 0 ||
 		    c->interval > 86400)
 			return ipb_error("invalid duration '%s' for --interval (1s to 1d)", p->interval),
-			       2;
+			       IPB_EXIT_USAGE;
 	}
 	if (p->since) {
 		if (duration_parse(p->since, &c->since, &e) || c->since == 0)
-			return ipb_error("invalid duration '%s' for --since", p->since), 2;
+			return ipb_error("invalid duration '%s' for --since", p->since), IPB_EXIT_USAGE;
 		c->since_set = true;
 	}
 	return 0;
@@ -331,21 +381,21 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 	config_defaults(&c->cfg);
 	r = config_load(c->config_path, c->config_explicit, &c->cfg, &e);
 	if (r == -ENOENT && c->config_explicit)
-		return ipb_error("config file %s: %s", c->config_path, strerror(ENOENT)), 2;
+		return ipb_error("config file %s: %s", c->config_path, strerror(ENOENT)), IPB_EXIT_USAGE;
 	if (r && r != -ENOENT)
-		return ipb_error("%s", e.msg), r == -EINVAL ? 2 : 4;
+		return ipb_error("%s", e.msg), r == -EINVAL ? IPB_EXIT_USAGE : IPB_EXIT_SYSTEM;
 	if (!db && getenv("IPBANSET_DB") && *getenv("IPBANSET_DB"))
 		db = getenv("IPBANSET_DB"), c->db_env = "IPBANSET_DB";
 	if (!table && getenv("IPBANSET_TABLE") && *getenv("IPBANSET_TABLE"))
 		table = getenv("IPBANSET_TABLE"), c->table_env = "IPBANSET_TABLE";
 	if (db) {
 		if (strlen(db) >= sizeof(c->cfg.db) || !*db)
-			return ipb_error("invalid journal path '%s'", db), 2;
+			return ipb_error("invalid journal path '%s'", db), IPB_EXIT_USAGE;
 		strcpy(c->cfg.db, db);
 	}
 	if (table) {
 		if (!config_valid_name(table))
-			return ipb_error("invalid table name '%s'", table), 2;
+			return ipb_error("invalid table name '%s'", table), IPB_EXIT_USAGE;
 		strcpy(c->cfg.table, table);
 	}
 	if (p->backend) {
@@ -354,81 +404,85 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 		else if (!strcmp(p->backend, "ipset"))
 			c->cfg.backend = IPB_BACKEND_IPSET;
 		else
-			return ipb_error("invalid backend '%s' (nftables or ipset)", p->backend), 2;
+			return ipb_error("invalid backend '%s' (nftables or ipset)", p->backend), IPB_EXIT_USAGE;
 	}
 	if (c->cfg.backend == IPB_BACKEND_IPSET && strlen(c->cfg.table) > IPS_TABLE_MAX)
 		return ipb_error("table name '%s' is too long for ipset set names (at most %d characters)",
 				 c->cfg.table, IPS_TABLE_MAX),
-		       2;
+		       IPB_EXIT_USAGE;
 	return parse_enum_options(c, p);
 }
 
 static int check_command_options(const struct command *cmd, unsigned seen)
 {
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
-		if ((seen & (1u << i)) && !(cmd->opts & (1u << i)))
-			return ipb_error("%s: option %s does not apply", cmd->name, opt_names[i]), 2;
+	for (i = 0; i < NOPTS; i++)
+		if ((seen & opt_defs[i].bit) && !(cmd->opts & opt_defs[i].bit))
+			return ipb_error("%s: option --%s does not apply", cmd->name, opt_defs[i].name),
+			       IPB_EXIT_USAGE;
 	return 0;
 }
 
 static int check_args(struct ctx *c, const struct command *cmd)
 {
 	if (c->nargs < cmd->min_args)
-		return ipb_error("%s: missing argument; usage: ipbanset %s", cmd->name, cmd->synopsis), 2;
+		return ipb_error("%s: missing argument; usage: ipbanset %s", cmd->name, cmd->synopsis), IPB_EXIT_USAGE;
 	if (cmd->max_args >= 0 && c->nargs > cmd->max_args)
-		return ipb_error("%s: unexpected argument '%s'", cmd->name, c->args[cmd->max_args]), 2;
+		return ipb_error("%s: unexpected argument '%s'", cmd->name, c->args[cmd->max_args]), IPB_EXIT_USAGE;
 	if (c->source_set && !config_valid_name(c->source))
 		return ipb_error("invalid source name '%s' (letters, digits, '_', '.', '-'; at most 31)",
-				 c->source), 2;
+				 c->source), IPB_EXIT_USAGE;
 	if (c->family && c->family != 4 && c->family != 6)
-		return 2;
+		return IPB_EXIT_USAGE;
 	if (c->format && strcmp(c->format, "text") && strcmp(c->format, "json") &&
 	    strcmp(c->format, "prometheus"))
-		return ipb_error("invalid format '%s' (text, json or prometheus)", c->format), 2;
+		return ipb_error("invalid format '%s' (text, json or prometheus)", c->format), IPB_EXIT_USAGE;
 	if (c->all_sources && c->source_set)
-		return ipb_error("unban: --source and --all-sources exclude each other"), 2;
+		return ipb_error("unban: --source and --all-sources exclude each other"), IPB_EXIT_USAGE;
 	return 0;
 }
 
 static int parse_option(struct ctx *c, struct pending *p, int o)
 {
+	const struct opt_def *d = opt_by_key(o);
+
+	if (!d)
+		return IPB_EXIT_USAGE; /* getopt printed the message */
+	p->seen |= d->bit;
 	switch (o) {
 	case 'c': c->config_path = optarg, c->config_explicit = true; break;
 	case 'd': p->db = optarg; break;
 	case 'T': p->table = optarg; break;
+	case 'B': p->backend = optarg; break;
+	case 'N': c->netns = optarg; break;
 	case 'j': c->json = true; break;
 	case 'n': c->dry_run = true; break;
 	case 'q': c->quiet = true; break;
 	case 'v': c->verbose = true; break;
-	case 'f': c->file = optarg, p->seen |= O_FILE; break;
-	case 't': p->timeout = optarg, p->seen |= O_TIMEOUT; break;
-	case 's': c->source = optarg, c->source_set = true, p->seen |= O_SOURCE; break;
-	case 'r': c->reason = optarg, p->seen |= O_REASON; break;
-	case 1004: c->replace = true, p->seen |= O_REPLACE; break;
-	case 1005: c->force = true, p->seen |= O_FORCE; break;
-	case 1006: c->all_sources = true, p->seen |= O_ALL_SOURCES; break;
-	case 1007:
-		p->seen |= O_FAMILY;
+	case 'f': c->file = optarg; break;
+	case 't': p->timeout = optarg; break;
+	case 's': c->source = optarg, c->source_set = true; break;
+	case 'r': c->reason = optarg; break;
+	case K_REPLACE: c->replace = true; break;
+	case K_FORCE: c->force = true; break;
+	case K_ALL_SOURCES: c->all_sources = true; break;
+	case K_FAMILY:
 		if (strcmp(optarg, "4") && strcmp(optarg, "6"))
-			return ipb_error("invalid family '%s' (4 or 6)", optarg), 2;
+			return ipb_error("invalid family '%s' (4 or 6)", optarg), IPB_EXIT_USAGE;
 		c->family = (unsigned)atoi(optarg);
 		break;
-	case 1008: p->since = optarg, p->seen |= O_SINCE; break;
-	case 1009: c->format = optarg, p->seen |= O_FORMAT; break;
-	case 1010: c->verify = true, p->seen |= O_VERIFY; break;
-	case 1011: p->hook = optarg, p->seen |= O_HOOK; break;
-	case 1012: p->priority = optarg, p->seen |= O_PRIORITY; break;
-	case 1013: p->verdict = optarg, p->seen |= O_VERDICT; break;
-	case 1014: p->jitter = optarg, p->seen |= O_JITTER; break;
-	case 1015: p->max_removals = optarg, p->seen |= O_MAX_REMOVALS; break;
-	case 1016: p->interval = optarg, p->seen |= O_INTERVAL; break;
-	case 1017: c->print_rules = true, p->seen |= O_PRINT_RULES; break;
-	case 1018: c->adopt = true, p->seen |= O_ADOPT; break;
-	case 'B': p->backend = optarg; break;
-	case 'N': c->netns = optarg; break;
-	default: return 2; /* getopt printed the message */
+	case K_SINCE: p->since = optarg; break;
+	case K_FORMAT: c->format = optarg; break;
+	case K_VERIFY: c->verify = true; break;
+	case K_HOOK: p->hook = optarg; break;
+	case K_PRIORITY: p->priority = optarg; break;
+	case K_VERDICT: p->verdict = optarg; break;
+	case K_JITTER: p->jitter = optarg; break;
+	case K_MAX_REMOVALS: p->max_removals = optarg; break;
+	case K_INTERVAL: p->interval = optarg; break;
+	case K_PRINT_RULES: c->print_rules = true; break;
+	case K_ADOPT: c->adopt = true; break;
 	}
 	return 0;
 }
@@ -442,16 +496,16 @@ static int enter_netns(const char *name)
 
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
 	    snprintf(path, sizeof(path), "/run/netns/%s", name) >= (int)sizeof(path))
-		return ipb_error("invalid network namespace name '%s'", name), 2;
+		return ipb_error("invalid network namespace name '%s'", name), IPB_EXIT_USAGE;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return ipb_error("network namespace '%s' not found (%s)", name, path), 2;
-		return ipb_error("network namespace '%s': %s: %s", name, path, strerror(errno)), 4;
+			return ipb_error("network namespace '%s' not found (%s)", name, path), IPB_EXIT_USAGE;
+		return ipb_error("network namespace '%s': %s: %s", name, path, strerror(errno)), IPB_EXIT_SYSTEM;
 	}
 	if (setns(fd, CLONE_NEWNET)) {
 		ipb_error("network namespace '%s': setns: %s", name, strerror(errno));
-		r = 4;
+		r = IPB_EXIT_SYSTEM;
 	}
 	close(fd);
 	return r;
@@ -501,22 +555,25 @@ static int run_args(struct ctx *c, int argc, char **argv)
 	const struct command *cmd;
 	struct pending p = { 0 };
 	bool help = false, version = false;
+	char shortopts[2 * NOPTS + 2];
+	struct option longopts[NOPTS + 1];
 	int o, r;
 
 	if (getuid() != geteuid() || getgid() != getegid())
-		return ipb_error("refusing to run setuid or setgid"), 4;
+		return ipb_error("refusing to run setuid or setgid"), IPB_EXIT_SYSTEM;
+	getopt_tables(shortopts, longopts);
 	opterr = 0;
 	/* GNU getopt permutes: global and command options may stand anywhere. */
-	while ((o = getopt_long(argc, argv, ":c:d:T:N:B:jnqvhVf:t:s:r:", long_options, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (o == '?') {
 			if (optopt)
 				ipb_error("invalid option '-%c'", optopt);
 			else
 				ipb_error("invalid option '%s'", argv[optind - 1]);
-			return 2;
+			return IPB_EXIT_USAGE;
 		}
 		if (o == ':')
-			return ipb_error("option '%s' needs an argument", argv[optind - 1]), 2;
+			return ipb_error("option '%s' needs an argument", argv[optind - 1]), IPB_EXIT_USAGE;
 		if (o == 'h')
 			help = true;
 		else if (o == 'V')
@@ -526,16 +583,16 @@ static int run_args(struct ctx *c, int argc, char **argv)
 	}
 	options_read = true;
 	if (help)
-		return usage(stdout), 0;
+		return usage(stdout), IPB_EXIT_OK;
 	if (version)
-		return print_version(c->json), 0;
+		return print_version(c->json), IPB_EXIT_OK;
 	if (optind >= argc) {
 		ipb_error("missing COMMAND; see 'ipbanset --help'");
-		return 2;
+		return IPB_EXIT_USAGE;
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd)
-		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), 2;
+		return ipb_error("unknown command '%s'; see 'ipbanset --help'", argv[optind]), IPB_EXIT_USAGE;
 	c->command = cmd->name;
 	c->args = argv + optind + 1;
 	c->nargs = argc - optind - 1;
@@ -564,6 +621,6 @@ int main(int argc, char **argv)
 		ipb_json_error(r);
 	fflush(stdout);
 	if (ferror(stdout))
-		return ipb_error("write error on standard output"), 4;
+		return ipb_error("write error on standard output"), IPB_EXIT_SYSTEM;
 	return r;
 }
