@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "ipset.h"
@@ -236,4 +237,66 @@ int be_get_counters(struct backend *b, uint64_t *packets, uint64_t *bytes, struc
 		return 0;
 	}
 	return nft_get_counters(b->nft, packets, bytes, e);
+}
+
+int be_check_table_name(const struct config *cfg, struct ipb_err *e)
+{
+	if (cfg->backend == IPB_BACKEND_IPSET && strlen(cfg->table) > IPS_TABLE_MAX)
+		return ipb_seterr(e, "table name '%s' is too long for ipset set names (at most %d "
+				     "characters)",
+				  cfg->table, IPS_TABLE_MAX),
+		       -EINVAL;
+	return 0;
+}
+
+int be_print_rules(const struct config *cfg, FILE *out, struct ipb_err *e)
+{
+	if (cfg->backend != IPB_BACKEND_IPSET)
+		return ipb_seterr(e, "only for the ipset backend (with nftables, ipbanset's table "
+				     "holds its own rules)"),
+		       -EOPNOTSUPP;
+	return ips_print_rules(cfg, out, e);
+}
+
+struct be_mon {
+	struct nft_mon *nft; /* NULL with ipset */
+};
+
+int be_mon_open(struct be_mon **mp, const struct config *cfg, struct ipb_err *e)
+{
+	struct be_mon *m = calloc(1, sizeof(*m));
+	int r;
+
+	*mp = NULL;
+	if (!m)
+		return ipb_seterr(e, "out of memory"), -ENOMEM;
+	if (cfg->backend != IPB_BACKEND_IPSET && (r = nft_mon_open(&m->nft, cfg->table, e))) {
+		free(m);
+		return r;
+	}
+	*mp = m;
+	return 0;
+}
+
+void be_mon_close(struct be_mon *m)
+{
+	if (!m)
+		return;
+	if (m->nft)
+		nft_mon_close(m->nft);
+	free(m);
+}
+
+int be_mon_fd(const struct be_mon *m)
+{
+	return m->nft ? nft_mon_fd(m->nft) : -1;
+}
+
+int be_mon_read(struct be_mon *m, struct be_mon_events *ev)
+{
+	struct nft_mon_events nev = { 0 };
+	int r = m->nft ? nft_mon_read(m->nft, &nev) : 0;
+
+	*ev = (struct be_mon_events){ nev.own, nev.foreign, nev.lost };
+	return r;
 }

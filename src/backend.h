@@ -15,6 +15,8 @@
 #ifndef IPBANSET_BACKEND_H
 #define IPBANSET_BACKEND_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "nft.h"
 
@@ -83,5 +85,27 @@ int be_get_elems(struct backend *b, const struct target *t, size_t count, bool *
 int be_dump_set(struct backend *b, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
 		struct ipb_err *e);
 int be_get_counters(struct backend *b, uint64_t *packets, uint64_t *bytes, struct ipb_err *e);
+
+/* cfg's table name fits the names of the backend's kernel objects (ipset: the set names
+ * are "<table>-net6-tmp" at most). */
+int be_check_table_name(const struct config *cfg, struct ipb_err *e);
+
+/* The rules that make the kernel drop what the sets hold, as shell commands to out
+ * (ipset: iptables/ip6tables lines that check before they insert; nftables: the table
+ * holds its own rules, -EOPNOTSUPP). cfg's hook and verdict apply. */
+int be_print_rules(const struct config *cfg, FILE *out, struct ipb_err *e);
+
+/* Change events from the kernel, for watch. nftables: nf_tables notifications about the
+ * table (see nft_mon_read); ipset sends none: its monitor's fd is -1 and never reads
+ * ready, so watch relies on its timer. */
+struct be_mon;
+struct be_mon_events {
+	unsigned own, foreign; /* transactions on the table: by ipbanset, by anyone else */
+	bool lost;	       /* events were dropped */
+};
+int be_mon_open(struct be_mon **m, const struct config *cfg, struct ipb_err *e);
+void be_mon_close(struct be_mon *m); /* NULL is fine */
+int be_mon_fd(const struct be_mon *m);
+int be_mon_read(struct be_mon *m, struct be_mon_events *ev);
 
 #endif

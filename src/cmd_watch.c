@@ -103,9 +103,9 @@ static void watch_tick(struct ctx *c)
 	c->quiet = quiet;
 }
 
-static int watch_wait(struct nft_mon *m, int timeout_ms)
+static int watch_wait(struct be_mon *m, int timeout_ms)
 {
-	struct pollfd p = { .fd = nft_mon_fd(m), .events = POLLIN };
+	struct pollfd p = { .fd = be_mon_fd(m), .events = POLLIN };
 	int r = poll(&p, 1, timeout_ms);
 
 	if (r < 0 && errno != EINTR)
@@ -113,10 +113,10 @@ static int watch_wait(struct nft_mon *m, int timeout_ms)
 	return r > 0;
 }
 
-static int watch_loop(struct ctx *c, struct nft_mon *m, struct watch_retry *rt)
+static int watch_loop(struct ctx *c, struct be_mon *m, struct watch_retry *rt)
 {
 	int64_t next_tick = ipb_now_ms() + c->interval * 1000;
-	struct nft_mon_events ev;
+	struct be_mon_events ev;
 	int r;
 
 	while (!watch_stop) {
@@ -138,8 +138,8 @@ static int watch_loop(struct ctx *c, struct nft_mon *m, struct watch_retry *rt)
 		if (r == 0)
 			continue;
 		/* one reload is many transactions: gather them, then repair once */
-		if ((r = watch_wait(m, WATCH_SETTLE_MS)) < 0 || (r = nft_mon_read(m, &ev)) < 0)
-			return ipb_error("watch: reading nf_tables events: %s", strerror(-r)),
+		if ((r = watch_wait(m, WATCH_SETTLE_MS)) < 0 || (r = be_mon_read(m, &ev)) < 0)
+			return ipb_error("watch: reading the kernel's events: %s", strerror(-r)),
 			       IPB_EXIT_SYSTEM;
 		if (ev.foreign)
 			watch_reconcile(c, rt, "table changed by another program");
@@ -152,7 +152,7 @@ static int watch_loop(struct ctx *c, struct nft_mon *m, struct watch_retry *rt)
 int cmd_watch(struct ctx *c)
 {
 	struct watch_retry rt = { 0 };
-	struct nft_mon *m;
+	struct be_mon *m;
 	struct ipb_err e;
 	int r;
 
@@ -165,13 +165,13 @@ int cmd_watch(struct ctx *c)
 	setvbuf(stdout, NULL, _IOLBF, 0); /* a log, read while it runs */
 	watch_signals();
 	/* listen first, so a change during the first repair is not missed */
-	if ((r = nft_mon_open(&m, c->cfg.table, &e)))
+	if ((r = be_mon_open(&m, &c->cfg, &e)))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	watch_reconcile(c, &rt, "starting");
 	if (!rt.at_ms)
 		watch_tick(c);
 	r = watch_loop(c, m, &rt);
-	nft_mon_close(m);
+	be_mon_close(m);
 	if (!r)
 		ipb_info(c, "watch: stopped");
 	return r;

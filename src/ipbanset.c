@@ -15,7 +15,6 @@
 
 #include "duration.h"
 #include "ipbanset.h"
-#include "ipset.h"
 
 #ifndef IPBANSET_VERSION
 #define IPBANSET_VERSION "0.1"
@@ -406,10 +405,8 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 		else
 			return ipb_error("invalid backend '%s' (nftables or ipset)", p->backend), IPB_EXIT_USAGE;
 	}
-	if (c->cfg.backend == IPB_BACKEND_IPSET && strlen(c->cfg.table) > IPS_TABLE_MAX)
-		return ipb_error("table name '%s' is too long for ipset set names (at most %d characters)",
-				 c->cfg.table, IPS_TABLE_MAX),
-		       IPB_EXIT_USAGE;
+	if (be_check_table_name(&c->cfg, &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_USAGE;
 	return parse_enum_options(c, p);
 }
 

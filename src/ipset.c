@@ -85,6 +85,33 @@ void ips_set_name(const char *table, unsigned kind, char *buf, size_t len)
 	snprintf(buf, len, "%s-%s", table, kind_suffix[kind]);
 }
 
+/* The iptables and ip6tables rules that make the kernel drop what the sets hold.
+ * ipbanset never installs them: they belong to the host's firewall configuration
+ * (iptables-persistent, firewalld), which must load after `ipbanset init` has created
+ * the sets. Each line checks first (-C), so running them again adds no second copy. */
+int ips_print_rules(const struct config *cfg, FILE *out, struct ipb_err *e)
+{
+	static const char *const tool[] = { "iptables", "iptables", "ip6tables", "ip6tables" };
+	bool pre = cfg->hook == IPB_HOOK_PREROUTING;
+	const char *table = pre ? "-t raw " : "";
+	char name[IPB_NAME_MAX + 16], rule[sizeof(name) + 64]; /* table: IPB_NAME_MAX */
+	unsigned k;
+
+	if (pre && cfg->verdict == IPB_VERDICT_REJECT)
+		return ipb_seterr(e, "iptables cannot reject in the raw table's PREROUTING chain; "
+				     "use --hook input or --verdict drop"),
+		       -EINVAL;
+	for (k = 0; k < 4; k++) {
+		ips_set_name(cfg->table, k, name, sizeof(name));
+		snprintf(rule, sizeof(rule), "%s -m set --match-set %s src -j %s",
+			 pre ? "PREROUTING" : "INPUT", name,
+			 cfg->verdict == IPB_VERDICT_REJECT ? "REJECT" : "DROP");
+		fprintf(out, "%s %s-C %s 2>/dev/null || %s %s-I %s\n", tool[k], table, rule,
+			tool[k], table, rule);
+	}
+	return 0;
+}
+
 /* ---- talking to libipset ---- */
 
 static void report_add(struct ips *p, const char *msg)

@@ -30,6 +30,8 @@
 #ifndef IPBANSET_IPSET_H
 #define IPBANSET_IPSET_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "nft.h"
 
@@ -46,6 +48,8 @@ void ips_close(struct ips *p);
 /* The set holding a family/prefix length: kind 0..3 = ip4 net4 ip6 net6. */
 unsigned ips_kind(unsigned family, unsigned plen);
 void ips_set_name(const char *table, unsigned kind, char *buf, size_t len);
+/* init --print-rules: see be_print_rules. */
+int ips_print_rules(const struct config *cfg, FILE *out, struct ipb_err *e);
 
 /* table = any of the four sets exists; set[idx] = the set for that length exists;
  * rule[idx] = set[idx] (the rules are the host's). */
