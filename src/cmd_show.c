@@ -227,23 +227,23 @@ static void query_print(const struct ctx *c, const struct target *t, const struc
 	if (c->json) {
 		printf("{\"target\": \"%s\", \"banned\": %s, \"bans\": [%s]", tf,
 		       q->hits || in->covers ? "true" : "false",
-		       q->hits ? q->sb.buf : in->covers ? in->sb.buf : "");
+		       q->hits ? sb_str(&q->sb) : in->covers ? sb_str(&in->sb) : "");
 		if (!q->hits && !in->covers && in->n)
-			printf(", \"partly\": [%s], \"partly_more\": %zu", in->sb.buf, more);
+			printf(", \"partly\": [%s], \"partly_more\": %zu", sb_str(&in->sb), more);
 		printf("}\n");
 		return;
 	}
 	if (c->quiet)
 		return;
 	if (q->hits) {
-		printf("banned by:\n%s", q->sb.buf);
+		printf("banned by:\n%s", sb_str(&q->sb));
 		return;
 	}
 	if (in->covers) {
-		printf("banned, wholly covered by:\n%s", in->sb.buf);
+		printf("banned, wholly covered by:\n%s", sb_str(&in->sb));
 	} else if (in->n) {
 		printf("%s is not wholly banned: %zu ban%s inside it cover%s part of it:\n%s", tf,
-		       in->n, in->n > 1 ? "s" : "", in->n > 1 ? "" : "s", in->sb.buf);
+		       in->n, in->n > 1 ? "s" : "", in->n > 1 ? "" : "s", sb_str(&in->sb));
 	} else {
 		printf("%s is not banned\n", tf);
 		return;

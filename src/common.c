@@ -76,6 +76,12 @@ void sb_init(struct strbuf *sb)
 {
 	sb->buf = NULL;
 	sb->len = sb->cap = 0;
+	sb->failed = false;
+}
+
+const char *sb_str(const struct strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
 }
 
 void sb_free(struct strbuf *sb)
@@ -84,20 +90,28 @@ void sb_free(struct strbuf *sb)
 	sb_init(sb);
 }
 
-static void sb_reserve(struct strbuf *sb, size_t more)
+bool ipb_oom;
+
+/* Room for more bytes and a NUL; false (and nothing changed) when memory ran out. */
+static bool sb_reserve(struct strbuf *sb, size_t more)
 {
 	size_t cap = sb->cap ? sb->cap : 256;
+	char *buf;
 
+	if (sb->failed)
+		return false;
 	if (sb->len + more + 1 <= sb->cap)
-		return;
+		return true;
 	while (cap < sb->len + more + 1)
 		cap *= 2;
-	sb->buf = realloc(sb->buf, cap);
-	if (!sb->buf) {
-		fputs("ipbanset: out of memory\n", stderr);
-		exit(4);
+	buf = realloc(sb->buf, cap);
+	if (!buf) {
+		sb->failed = ipb_oom = true;
+		return false;
 	}
+	sb->buf = buf;
 	sb->cap = cap;
+	return true;
 }
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
@@ -108,9 +122,8 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || !sb_reserve(sb, (size_t)n))
 		return;
-	sb_reserve(sb, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

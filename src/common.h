@@ -36,15 +36,20 @@ char *ipb_escape(const char *in, char *out, size_t outlen);
 /* The inverse of ipb_escape: "\\\\" and "\\xNN" back to the bytes they stand for. */
 char *ipb_unescape(const char *in, char *out, size_t outlen);
 
-/* Append s to a growing buffer as a JSON string literal (quotes included). */
+/* A growing text buffer. When memory runs out it keeps what it holds, takes no more,
+ * and sets ipb_oom, which main turns into exit status 4: the output is incomplete. */
 struct strbuf {
 	char *buf;
 	size_t len, cap;
+	bool failed;
 };
+extern bool ipb_oom;
 void sb_init(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
+const char *sb_str(const struct strbuf *sb); /* the text so far; "" before any */
 __attribute__((format(printf, 2, 3)))
 void sb_printf(struct strbuf *sb, const char *fmt, ...);
+/* Append s as a JSON string literal (quotes included). */
 void sb_json_str(struct strbuf *sb, const char *s); /* s may be NULL -> null */
 
 /* Text columns as wide as their widest cell: a first pass over the rows measures

@@ -14,19 +14,17 @@
 #define PRIORITY_PREROUTING (-300) /* raw: before conntrack, the cheapest place to drop */
 #define PRIORITY_INPUT (-10)
 
-static void allow_default(struct config *c, const char *s)
+static int allow_default(struct config *c, const char *s)
 {
 	struct target t;
 	unsigned flags;
 
-	if (target_parse(s, &t, &flags, NULL) || target_list_push(&c->allow, &t, 0)) {
-		/* two small allocations at start-up; nothing sensible remains to be done */
-		fputs("ipbanset: out of memory\n", stderr);
-		exit(IPB_EXIT_SYSTEM);
-	}
+	if (target_parse(s, &t, &flags, NULL) || target_list_push(&c->allow, &t, 0))
+		return -ENOMEM; /* the parse cannot fail: s is one of ours */
+	return 0;
 }
 
-void config_defaults(struct config *c)
+int config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->table, sizeof(c->table), "%s", IPB_DEFAULT_TABLE);
@@ -40,8 +38,7 @@ void config_defaults(struct config *c)
 	c->history_max_rows = 1000000;
 	c->backend = IPB_BACKEND_NFT;
 	c->maxelem = IPB_DEFAULT_MAXELEM;
-	allow_default(c, "127.0.0.0/8");
-	allow_default(c, "::1");
+	return allow_default(c, "127.0.0.0/8") || allow_default(c, "::1") ? -ENOMEM : 0;
 }
 
 void config_free(struct config *c)

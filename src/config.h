@@ -36,7 +36,7 @@ struct config {
 	enum ipb_self protect_self; /* built-in warn */
 };
 
-void config_defaults(struct config *c);
+int config_defaults(struct config *c); /* -ENOMEM */
 void config_free(struct config *c);
 
 /* Parse a whole config text. name is used in messages: "NAME:LINE: unknown key 'x'".

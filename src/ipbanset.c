@@ -377,7 +377,8 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 	struct ipb_err e;
 	int r;
 
-	config_defaults(&c->cfg);
+	if (config_defaults(&c->cfg))
+		return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
 	r = config_load(c->config_path, c->config_explicit, &c->cfg, &e);
 	if (r == -ENOENT && c->config_explicit)
 		return ipb_error("config file %s: %s", c->config_path, strerror(ENOENT)), IPB_EXIT_USAGE;
@@ -527,7 +528,7 @@ static void print_version(bool json)
 	sb_printf(&sb, "{\"version\": ");
 	sb_json_str(&sb, IPBANSET_VERSION);
 	sb_printf(&sb, "}\n");
-	fputs(sb.buf, stdout);
+	fputs(sb_str(&sb), stdout);
 	sb_free(&sb);
 }
 
@@ -619,5 +620,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (ferror(stdout))
 		return ipb_error("write error on standard output"), IPB_EXIT_SYSTEM;
+	if (ipb_oom)
+		return ipb_error("out of memory: the output is incomplete"), IPB_EXIT_SYSTEM;
 	return r;
 }
