@@ -69,6 +69,111 @@ enum plan_op plan_element_op(int64_t before, int64_t after)
 	return PLAN_RETIME;
 }
 
+/* The live row with the latest expiry among rows[0..n) not deleted and, if extra, the
+ * row *extra standing for rows[skip]; NULL when none is live. */
+static const struct plan_row *winner(const struct plan_row *rows, size_t n, const bool *del,
+				     size_t skip, const struct plan_row *extra, int64_t now)
+{
+	const struct plan_row *w = NULL, *r;
+	size_t i;
+
+	for (i = 0; i <= n; i++) {
+		if (i == n)
+			r = extra && skip == n ? extra : NULL;
+		else if (del && del[i])
+			r = NULL;
+		else
+			r = extra && i == skip ? extra : &rows[i];
+		if (r && r->expires > now && (!w || r->expires > w->expires))
+			w = r;
+	}
+	return w;
+}
+
+/* Comments: no reason and an empty one make the same comment. */
+static bool same_str(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Journal rows: a reason "" is kept as given, unlike none. */
+static bool same_reason(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* A ban: the source's row after, and whether anything changes. */
+static void change_ban(const struct plan_row *rows, size_t n, const struct plan_req *q,
+		       int64_t now, size_t *own_at, struct plan_change *out)
+{
+	const struct plan_row *own = NULL;
+	int64_t old = 0;
+	size_t i;
+
+	*own_at = n;
+	for (i = 0; i < n; i++)
+		if (!strcmp(rows[i].source, q->source))
+			own = &rows[i], *own_at = i;
+	if (own && own->expires > now)
+		old = own->expires;
+	out->row.source = q->source;
+	out->row.expires = plan_reban(old, q->expires, q->replace, now);
+	out->row.created = old ? own->created : now;
+	out->row.reason = q->reason ? q->reason : own ? own->reason : NULL;
+	out->added = !old;
+	out->expiry_changed = out->row.expires != old;
+	/* the same expiry and reason again: nothing to write */
+	out->put = !old || out->expiry_changed || !same_reason(out->row.reason, own->reason);
+	if (old && !out->put)
+		out->row = *own;
+}
+
+void plan_change(const struct plan_row *rows, size_t n, const struct plan_req *q, int64_t now,
+		 bool *del, struct plan_change *out)
+{
+	const struct plan_row *before, *after;
+	size_t i, own_at = n;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++)
+		del[i] = false;
+	before = winner(rows, n, NULL, n, NULL, now);
+	if (q->expires) {
+		change_ban(rows, n, q, now, &own_at, out);
+		after = winner(rows, n, NULL, own_at, &out->row, now);
+	} else {
+		for (i = 0; i < n; i++) {
+			if (!q->all_sources && strcmp(rows[i].source, q->source))
+				continue;
+			del[i] = true;
+			out->ndel++;
+			out->removed += rows[i].expires > now;
+		}
+		after = winner(rows, n, del, n, NULL, now);
+	}
+	out->k_expires = after ? after->expires : 0;
+	out->k_source = after ? after->source : NULL;
+	out->k_reason = after ? after->reason : NULL;
+	switch (plan_element_op(before ? before->expires : 0, out->k_expires)) {
+	case PLAN_NONE:
+		out->kop = PLAN_K_NONE;
+		break;
+	case PLAN_ADD:
+		out->kop = PLAN_K_ADD;
+		break;
+	case PLAN_DEL:
+		out->kop = PLAN_K_DEL;
+		break;
+	case PLAN_RETIME:
+		out->kop = before->expires != IPB_NEVER && after->expires != IPB_NEVER &&
+					   !strcmp(before->source, after->source) &&
+					   same_str(before->reason, after->reason)
+				   ? PLAN_K_EXTEND
+				   : PLAN_K_RETIME;
+		break;
+	}
+}
+
 /* The exact remaining time, so the kernel lets go at the instant the journal says; at
  * least a second so that a ban about to lapse is not sent as "no timeout" or refused. */
 uint64_t plan_timeout_ms(int64_t expires, int64_t now_ms)

@@ -54,6 +54,52 @@ int64_t plan_reban(int64_t old, int64_t requested, bool replace, int64_t now);
 enum plan_op { PLAN_NONE, PLAN_ADD, PLAN_DEL, PLAN_RETIME };
 enum plan_op plan_element_op(int64_t before, int64_t after);
 
+/* ---- one request on one target: journal rows before -> rows after + element op ----
+ *
+ * The journal holds one row per (target, source); a row whose expiry is <= now has
+ * expired and awaits gc (it is no ban any more, but it is still a row). A request bans
+ * the target on behalf of one source (expires != 0; never shorter than that source's
+ * live ban unless replace), or withdraws the ban of one source, or of every source. */
+struct plan_row {
+	const char *source;
+	int64_t created, expires; /* expires: Unix seconds or IPB_NEVER */
+	const char *reason;	  /* NULL: none */
+};
+
+struct plan_req {
+	const char *source;
+	int64_t expires; /* a ban's requested expiry; 0: withdraw */
+	bool replace;	 /* a ban: set exactly this expiry, even if shorter */
+	bool all_sources; /* a withdrawal: of every source's row, not only source's */
+	const char *reason; /* a ban: NULL keeps the row's reason */
+};
+
+/* What the kernel does to the target's element. EXTEND: a finite expiry changes and the
+ * comment (the winning row's source and reason) does not, so the element may be changed
+ * in place where the kernel can; RETIME: delete and re-add. */
+enum plan_kop { PLAN_K_NONE, PLAN_K_ADD, PLAN_K_DEL, PLAN_K_RETIME, PLAN_K_EXTEND };
+
+struct plan_change {
+	/* the journal. A ban puts row (source's row after: created kept from a live row) */
+	bool put;
+	struct plan_row row;
+	bool added;	/* put: the source had no live ban before */
+	bool expiry_changed; /* put: the source's expiry changed (a history event) */
+	/* a withdrawal deletes rows: del[i] for rows[i] (the caller's array of n) */
+	size_t ndel;
+	size_t removed; /* of those, the live ones (bans withdrawn; one event each) */
+	/* the kernel element: op, and its expiry and comment after */
+	enum plan_kop kop;
+	int64_t k_expires;
+	const char *k_source, *k_reason;
+};
+
+/* The change one request makes to one target whose journal rows are rows[0..n) (one per
+ * source, any order). del must have room for n flags. Pure: pointers in *out point into
+ * rows and q. */
+void plan_change(const struct plan_row *rows, size_t n, const struct plan_req *q, int64_t now,
+		 bool *del, struct plan_change *out);
+
 /* Kernel timeout in milliseconds for an element expiring at expires, seen at now_ms
  * (Unix ms); 0 means "no timeout" (permanent). Never returns less than 1000 for a live
  * finite ban. */

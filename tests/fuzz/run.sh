@@ -17,7 +17,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_DIR=tests/fuzz
 OUT=$FUZZ_DIR/out
 PURE_SRC="src/common.c src/addr.c src/duration.c src/config.c src/plan.c"
-ALL="target duration listfile config plan"
+ALL="target duration listfile config plan change"
 CC=${FUZZ_CC:-clang}
 
 if [ $# -gt 0 ]; then names="$*"; else names=$ALL; fi

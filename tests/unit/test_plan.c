@@ -517,6 +517,177 @@ static void test_sort_presorted(void)
 	target_list_free(&l);
 }
 
+
+/* ---- plan_change: one request on one target ---- */
+
+static void test_change_examples(void)
+{
+	struct plan_row rows[3] = {
+		{ "f2b", NOW - 100, NOW + 600, "ssh" },
+		{ "manual", NOW - 50, IPB_NEVER, NULL },
+		{ "feed", NOW - 9000, NOW - 10, NULL }, /* expired, awaiting gc */
+	};
+	bool del[3];
+	struct plan_change c;
+	struct plan_req q = { .source = "f2b", .expires = NOW + 60 };
+
+	/* a shorter re-ban changes nothing; the permanent ban keeps the element */
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(!c.put && !c.added && !c.expiry_changed && c.kop == PLAN_K_NONE);
+	/* --replace shortens the row; the element is still the permanent ban's */
+	q.replace = true;
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(c.put && !c.added && c.expiry_changed && c.row.expires == NOW + 60);
+	CHECK_INT(c.row.created, NOW - 100);
+	CHECK_STR(c.row.reason, "ssh");
+	CHECK(c.kop == PLAN_K_NONE);
+	/* withdrawing the permanent ban retimes the element to f2b's expiry, new comment */
+	q = (struct plan_req){ .source = "manual" };
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(!del[0] && del[1] && !del[2] && c.ndel == 1 && c.removed == 1);
+	CHECK(c.kop == PLAN_K_RETIME && c.k_expires == NOW + 600);
+	CHECK_STR(c.k_source, "f2b");
+	/* all sources: three rows deleted, two of them bans; the element goes */
+	q.all_sources = true;
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(c.ndel == 3 && c.removed == 2 && c.kop == PLAN_K_DEL && c.k_expires == 0);
+	/* a source whose row expired bans again: a new ban, created now */
+	q = (struct plan_req){ .source = "feed", .expires = NOW + 30, .reason = "list" };
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(c.put && c.added && c.row.created == NOW && c.kop == PLAN_K_NONE);
+	/* extending the winner's own finite expiry keeps the comment: in place */
+	rows[1].expires = NOW + 100;
+	q = (struct plan_req){ .source = "f2b", .expires = NOW + 7200 };
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(c.kop == PLAN_K_EXTEND && c.k_expires == NOW + 7200);
+	/* only a new reason: the row is written, no expiry change, the comment changes */
+	q = (struct plan_req){ .source = "f2b", .expires = NOW + 60, .reason = "web" };
+	plan_change(rows, 3, &q, NOW, del, &c);
+	CHECK(c.put && !c.expiry_changed && c.kop == PLAN_K_NONE);
+	/* nothing on the target yet */
+	q = (struct plan_req){ .source = "manual", .expires = IPB_NEVER };
+	plan_change(rows, 0, &q, NOW, del, &c);
+	CHECK(c.put && c.added && c.kop == PLAN_K_ADD && c.k_expires == IPB_NEVER);
+	q.expires = 0;
+	plan_change(rows, 0, &q, NOW, del, &c);
+	CHECK(!c.put && c.ndel == 0 && c.kop == PLAN_K_NONE);
+}
+
+/* The contract, written plainly: what the source's row becomes, and the element's
+ * expiry (the latest live one). */
+static int64_t model_effective(const struct plan_row *r, size_t n, const bool *gone)
+{
+	int64_t best = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(gone && gone[i]) && r[i].expires > NOW && r[i].expires > best)
+			best = r[i].expires;
+	return best;
+}
+
+static const char *const model_sources[] = { "a", "b", "c", "d" };
+static const char *const model_reasons[] = { NULL, "", "x", "y" };
+
+static int64_t change_expiry(void)
+{
+	static const int64_t pick[] = { NOW - 5, NOW, NOW + 1, NOW + 60, NOW + 3600, IPB_NEVER };
+
+	return pick[unit_below(sizeof(pick) / sizeof(pick[0]))];
+}
+
+static void test_change_model(void)
+{
+	unsigned trial, bad = 0;
+
+	for (trial = 0; trial < 200000 && bad < 5; trial++) {
+		struct plan_row rows[4], after[5];
+		bool del[4], gone[5] = { false };
+		struct plan_req q = { model_sources[unit_below(4)], 0, false, false, NULL };
+		struct plan_change c;
+		size_t n = 0, na, i, own = 4;
+		int64_t before, want, old = 0;
+		bool ok = true;
+
+		for (i = 0; i < 4; i++) /* each source's row, or none */
+			if (unit_below(2))
+				rows[n++] = (struct plan_row){ model_sources[i], NOW - 1000 - (int64_t)i,
+							       change_expiry(),
+							       model_reasons[unit_below(4)] };
+		if (unit_below(3)) {
+			q.expires = change_expiry();
+			if (q.expires <= NOW)
+				q.expires = NOW + 10;
+			q.replace = unit_below(3) == 0;
+			q.reason = model_reasons[unit_below(4)];
+		} else {
+			q.all_sources = unit_below(3) == 0;
+		}
+		before = model_effective(rows, n, NULL);
+		plan_change(rows, n, &q, NOW, del, &c);
+		/* the journal after, from the plan */
+		memcpy(after, rows, n * sizeof(rows[0]));
+		na = n;
+		for (i = 0; i < n; i++) {
+			gone[i] = del[i];
+			if (!strcmp(rows[i].source, q.source))
+				own = i;
+		}
+		if (c.put) {
+			if (own == 4)
+				own = na++;
+			after[own] = c.row;
+		}
+		/* the contract */
+		if (q.expires) {
+			const struct plan_row *o = own < n ? &rows[own] : NULL;
+			int64_t exp = q.expires;
+
+			if (o && o->expires > NOW)
+				old = o->expires;
+			if (old && !q.replace && old > exp)
+				exp = old;
+			ok &= own < na && after[own].expires == exp && c.ndel == 0;
+			ok &= after[own].created == (old ? o->created : NOW);
+			ok &= (q.reason ? q.reason : o ? o->reason : NULL) == after[own].reason ||
+			      (!c.put && q.reason && o->reason && !strcmp(q.reason, o->reason));
+			ok &= c.added == !old && c.expiry_changed == (exp != old);
+		} else {
+			size_t live = 0, match = 0;
+
+			for (i = 0; i < n; i++) {
+				bool m = q.all_sources || !strcmp(rows[i].source, q.source);
+
+				ok &= del[i] == m;
+				match += m;
+				live += m && rows[i].expires > NOW;
+			}
+			ok &= !c.put && c.ndel == match && c.removed == live;
+		}
+		want = model_effective(after, na, gone);
+		ok &= c.k_expires == want;
+		ok &= (c.kop == PLAN_K_NONE) == (before == want);
+		ok &= (c.kop == PLAN_K_ADD) == (!before && want);
+		ok &= (c.kop == PLAN_K_DEL) == (before && !want);
+		if (want) { /* the comment is a winning row's */
+			bool found = false;
+
+			for (i = 0; i < na; i++)
+				found |= !gone[i] && after[i].expires == want &&
+					 !strcmp(after[i].source, c.k_source) && after[i].reason == c.k_reason;
+			ok &= found;
+		}
+		if (c.kop == PLAN_K_EXTEND)
+			ok &= before != IPB_NEVER && want != IPB_NEVER;
+		if (!ok) {
+			bad++;
+			fprintf(stderr, "plan_change disagrees with the model (trial %u: %zu rows, %s %s)\n",
+				trial, n, q.expires ? "ban by" : "withdraw of", q.source);
+		}
+	}
+	CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
 	unit_seed();
@@ -530,5 +701,7 @@ int main(void)
 	test_diff();
 	test_sort_unique();
 	test_sort_presorted();
+	test_change_examples();
+	test_change_model();
 	return unit_done("test_plan");
 }
