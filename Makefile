@@ -83,7 +83,8 @@ check-build: ipbanset $(UNIT_TESTS)
 # The core files and those that concern every backend, against the ipset backend
 # (tests/33-ipset.bats, about ipset alone, runs in `make check`).
 IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
-	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats tests/35-ownership.bats
+	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats tests/35-ownership.bats \
+	tests/36-tamper.bats
 check-ipset: deps
 	$(MAKE) check-build
 	IBS_BACKEND=ipset $(RUN_ALL) $(IPSET_TESTS)

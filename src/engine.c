@@ -686,9 +686,8 @@ static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 	unsigned i;
 
 	be_batch_begin(n);
-	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->pre_del_rule[i])
-			be_batch_del_rule(n, g->pre_del_rule[i]);
+	if (g->flush_chain)
+		be_batch_flush_chain(n);
 	if (g->recreate_chain)
 		be_batch_del_chain(n);
 	if (g->replace_table)
@@ -799,11 +798,11 @@ static bool split_allowed(const struct engine *g)
 {
 	unsigned i;
 
-	if (g->recreate_chain || g->replace_table || (g->layout.table && !g->layout.chain) ||
-	    !be_can_split(g->n))
+	if (g->flush_chain || g->recreate_chain || g->replace_table ||
+	    (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
+		if (g->flush[i] || g->drop_set[i] || g->del[i].n ||
 		    g->refresh[i].n)
 			return false;
 	return true;

@@ -160,10 +160,10 @@ struct engine {
 	bool table_was_missing;
 	uint64_t owner;	       /* the journal's id, marked on a table this command creates */
 	uint64_t replace_table; /* init --adopt: handle of the old table, deleted in the batch */
-	/* init: rules to delete before anything else (verdict change), and the chain to
-	 * recreate (hook or priority change) */
-	uint64_t pre_del_rule[PLAN_NSETS];
-	bool recreate_chain;
+	/* init and reconcile: delete the rules of our chain before anything else (a verdict
+	 * change, rules changed or added by others); recreate the chain (a hook or priority
+	 * change) */
+	bool flush_chain, recreate_chain;
 	/* The generation at the start: if nobody else changed the ruleset since our last
 	 * commit, the one after ours may be trusted by status; reconcile and init make the
 	 * kernel exact, so theirs always may. */
