@@ -84,7 +84,7 @@ check-build: ipbanset $(UNIT_TESTS)
 # (tests/33-ipset.bats, about ipset alone, runs in `make check`).
 IPSET_TESTS := $(wildcard tests/0*.bats tests/1*.bats) tests/27-netns.bats tests/28-watch.bats \
 	tests/29-recover.bats tests/31-hostile.bats tests/32-faults.bats tests/35-ownership.bats \
-	tests/37-model.bats
+	tests/36-tamper.bats tests/37-model.bats
 check-ipset: deps
 	$(MAKE) check-build
 	IBS_BACKEND=ipset $(RUN_ALL) $(IPSET_TESTS)

@@ -128,6 +128,12 @@ void be_batch_del_chain(struct backend *b)
 		nft_batch_del_chain(b->nft);
 }
 
+void be_batch_flush_chain(struct backend *b)
+{
+	if (b->kind == IPB_BACKEND_NFT)
+		nft_batch_flush_chain(b->nft);
+}
+
 void be_batch_del_table(struct backend *b, uint64_t handle)
 {
 	DISPATCH(b, nft_batch_del_table(b->nft, handle), ips_batch_destroy_sets(b->ips));

@@ -57,6 +57,7 @@ void be_batch_begin(struct backend *b);
 void be_batch_add_table(struct backend *b);
 void be_batch_add_chain(struct backend *b, enum ipb_hook hook, int priority);
 void be_batch_del_chain(struct backend *b);
+void be_batch_flush_chain(struct backend *b); /* delete every rule of our chain */
 /* handle: the table's (nftables), so that only the table checked is deleted; 0 by name. */
 void be_batch_del_table(struct backend *b, uint64_t handle);
 /* The journal id a table this backend creates is marked with (nftables; see owner.c). */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* reconcile, init, teardown, gc: the commands that bring kernel and journal together. */
 #include <errno.h>
-#include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 struct rec_stats {
 	uint64_t restored, removed, retimed, sets_rewritten, sets_created, sets_removed;
+	struct tamper tamper; /* what was wrong with the chain and its rules (nftables) */
 };
 
 /* Small set: dump, compare, and fix only what differs. */
@@ -103,18 +103,22 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 {
 	bool changed = st->restored || st->removed || st->retimed || st->sets_rewritten ||
 		       st->sets_removed || g->structure_changed;
+	const struct tamper *t = &st->tamper;
+	char fixed[256];
 
 	if (c->json) {
 		printf("{\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
 		       "\"unchanged\": 0, \"dry_run\": %s, \"restored\": %llu, \"retimed\": %llu, "
 		       "\"sets_rewritten\": %llu, \"sets_created\": %llu, \"sets_removed\": %llu, "
-		       "\"table_created\": %s}\n",
+		       "\"table_created\": %s, \"chain_repaired\": %s, \"rules_repaired\": %u, "
+		       "\"foreign_rules_removed\": %u, \"foreign_chains\": %u}\n",
 		       changed ? "true" : "false", (unsigned long long)st->restored,
 		       (unsigned long long)st->removed, (unsigned long long)st->retimed,
 		       c->dry_run ? "true" : "false", (unsigned long long)st->restored,
 		       (unsigned long long)st->retimed, (unsigned long long)st->sets_rewritten,
 		       (unsigned long long)st->sets_created, (unsigned long long)st->sets_removed,
-		       g->table_was_missing ? "true" : "false");
+		       g->table_was_missing ? "true" : "false", tamper_chain_ok(t) ? "false" : "true",
+		       t->rules_tampered, t->foreign_rules, t->foreign_chains);
 		return;
 	}
 	if (c->quiet)
@@ -130,30 +134,53 @@ static void reconcile_report(const struct ctx *c, const struct engine *g, const 
 	if (g->table_was_missing)
 		printf(" (%s %s)", be_objects(&c->cfg, what, sizeof(what)),
 		       c->dry_run ? "is missing and would be created" : "was missing and was created");
+	if (tamper_repairable(t))
+		printf("; %s: %s", c->dry_run ? "would repair" : "repaired",
+		       tamper_describe(t, fixed, sizeof(fixed)));
 	putchar('\n');
 }
 
 static int reconcile_event(struct engine *g, const struct rec_stats *st, const char *kind)
 {
-	char detail[160];
+	char detail[512], fixed[256];
+	bool repaired = tamper_repairable(&st->tamper);
 
-	snprintf(detail, sizeof(detail), "%srestored %llu, removed %llu, retimed %llu, rewrote %llu sets",
+	snprintf(detail, sizeof(detail),
+		 "%srestored %llu, removed %llu, retimed %llu, rewrote %llu sets%s%s",
 		 strcmp(kind, "gc") ? "" : "kernel: ", (unsigned long long)st->restored,
 		 (unsigned long long)st->removed, (unsigned long long)st->retimed,
-		 (unsigned long long)st->sets_rewritten);
+		 (unsigned long long)st->sets_rewritten, repaired ? "; repaired: " : "",
+		 tamper_describe(&st->tamper, fixed, sizeof(fixed)));
 	return engine_event(g, kind, NULL, NULL, NULL, detail);
 }
 
-static void warn_chain_mismatch(struct engine *g)
+/* init and reconcile: ipbanset's chain and its rules become again what ipbanset makes,
+ * at the hook, priority and verdict that init applied (the journal's): the rules are
+ * deleted and made again, those others put in the chain too, in the command's batch.
+ * Chains that others added to the table are not ipbanset's: named, and left alone. */
+static void plan_chain_repair(struct engine *g, struct rec_stats *st)
 {
-	uint32_t hook = g->c->cfg.hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
+	struct tamper *t = &st->tamper;
+	unsigned i;
 
-	if (!be_has_chain(g->n))
+	tamper_check(&g->layout, &g->c->cfg, t);
+	if (t->foreign_chains)
+		ipb_info(g->c, "warning: table inet %s holds chain %s%s, which ipbanset did not "
+			       "create: ipbanset leaves it alone; remove it from the table, or move "
+			       "it to a table of your own", g->c->cfg.table, t->foreign_chain,
+			 t->foreign_chains > 1 ? " and others" : "");
+	if (!tamper_repairable(t))
 		return;
-	if (g->layout.chain &&
-	    (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority))
-		ipb_info(g->c, "warning: chain %s differs from the configured hook/priority; "
-			       "run 'ipbanset init' to apply the configuration", NFT_CHAIN_NAME);
+	g->structure_changed = true;
+	if (t->chain_missing)
+		return; /* the batch creates it, with a rule for each set */
+	/* a base chain's hook cannot change in place: it is recreated; its policy can */
+	g->recreate_chain = t->chain_moved;
+	g->flush_chain = t->chain_moved || t->rules_tampered || t->foreign_rules;
+	if (t->chain_moved || t->policy_drop)
+		g->layout.chain = false;
+	for (i = 0; g->flush_chain && i < PLAN_NSETS; i++)
+		g->layout.rule[i] = false;
 }
 
 /* A table a probe left when it died (see nft_probe_refresh) goes with reconcile and
@@ -177,7 +204,7 @@ int cmd_reconcile(struct ctx *c)
 
 	if ((r = engine_start(&g, c)))
 		return r;
-	warn_chain_mismatch(&g);
+	plan_chain_repair(&g, &st);
 	g.authoritative = true;
 	drop_probe(&g); /* before reconcile_plan: a restore it starts owns the netlink socket */
 	r = reconcile_plan(&g, &st);
@@ -192,34 +219,6 @@ int cmd_reconcile(struct ctx *c)
 	if (!r)
 		reconcile_report(c, &g, &st, "reconcile");
 	return r;
-}
-
-/* init: make the chain match the configuration (hook, priority, verdict). */
-static void plan_chain_fix(struct engine *g)
-{
-	uint32_t hook = g->c->cfg.hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
-	bool reject = g->c->cfg.verdict == IPB_VERDICT_REJECT;
-	unsigned i;
-
-	if (!g->layout.table || !g->layout.chain || !be_has_chain(g->n))
-		return;
-	if (g->layout.chain_hook != hook || g->layout.chain_priority != g->c->cfg.priority) {
-		/* a base chain's hook cannot change in place: recreate it with its rules */
-		for (i = 0; i < PLAN_NSETS; i++)
-			if (g->layout.rule[i])
-				g->pre_del_rule[i] = g->layout.rule_handle[i];
-		g->recreate_chain = true;
-		g->layout.chain = false;
-	} else {
-		for (i = 0; i < PLAN_NSETS; i++)
-			if (g->layout.rule[i] && g->layout.rule_reject[i] != reject)
-				g->pre_del_rule[i] = g->layout.rule_handle[i];
-	}
-	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->pre_del_rule[i]) {
-			g->layout.rule[i] = false;
-			g->structure_changed = true;
-		}
 }
 
 /* What init is about to change, if anything: the history records init only then. */
@@ -275,7 +274,7 @@ int cmd_init(struct ctx *c)
 		adopt_table(&g);
 	created = !g.layout.table || !g.layout.chain;
 	g.authoritative = true;
-	plan_chain_fix(&g);
+	plan_chain_repair(&g, &st);
 	r = reconcile_plan(&g, &st);
 	if (!r)
 		r = engine_record_settings(&g, &settings_changed);

@@ -193,25 +193,25 @@ void engine_elem_extend(struct engine *g, const struct target *t, int64_t expire
  * `ban` gets the same verdict as the others. `init` applies, in order of precedence, its
  * options, the keys written in the config file, then what it applied before: an
  * idempotent `init` (fail2ban's actionstart) never undoes an earlier `init --verdict`. */
-static int applied_settings(struct engine *g, struct ipb_err *e)
+int engine_applied_settings(const struct ctx *c, struct journal *j, struct config *cfg,
+			    struct ipb_err *e)
 {
 	static const char *const keys[] = { "hook", "priority", "verdict" };
-	struct config *cfg = &g->c->cfg;
-	bool init = !strcmp(g->c->command, "init");
+	bool init = !strcmp(c->command, "init");
 	int64_t v[3];
 	bool found[3];
 	unsigned i;
 	int r;
 
 	for (i = 0; i < 3; i++)
-		if ((r = journal_meta_get(g->j, keys[i], &v[i], &found[i], e)))
+		if ((r = journal_meta_get(j, keys[i], &v[i], &found[i], e)))
 			return r;
-	if (found[0] && !(init && (g->c->hook_set || cfg->hook_set))) {
+	if (found[0] && !(init && (c->hook_set || cfg->hook_set))) {
 		cfg->hook = v[0] ? IPB_HOOK_PREROUTING : IPB_HOOK_INPUT;
-		if (found[1] && !(init && (g->c->priority_set || cfg->priority_set)))
+		if (found[1] && !(init && (c->priority_set || cfg->priority_set)))
 			cfg->priority = (int)v[1];
 	}
-	if (found[2] && !(init && (g->c->verdict_set || cfg->verdict_set)))
+	if (found[2] && !(init && (c->verdict_set || cfg->verdict_set)))
 		cfg->verdict = v[2] ? IPB_VERDICT_REJECT : IPB_VERDICT_DROP;
 	return 0;
 }
@@ -266,7 +266,8 @@ int engine_start(struct engine *g, struct ctx *c)
 	if ((r = journal_begin(g->j, &e)))
 		goto fail;
 	g->began = true;
-	if ((r = applied_settings(g, &e)) || (r = be_get_layout(g->n, &g->layout, &e)) ||
+	if ((r = engine_applied_settings(c, g->j, &c->cfg, &e)) ||
+	    (r = be_get_layout(g->n, &g->layout, &e)) ||
 	    (r = owner_binding(c, g->j, true, &e)) ||
 	    (r = owner_journal_id(g->j, true, &g->owner, &e)) ||
 	    (r = owner_check_table(c, &g->layout, g->owner, journal_path(g->j), owner_use(c), &e)))
@@ -685,9 +686,8 @@ static void build_head(struct engine *g, const bool create[PLAN_NSETS])
 	unsigned i;
 
 	be_batch_begin(n);
-	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->pre_del_rule[i])
-			be_batch_del_rule(n, g->pre_del_rule[i]);
+	if (g->flush_chain)
+		be_batch_flush_chain(n);
 	if (g->recreate_chain)
 		be_batch_del_chain(n);
 	if (g->replace_table)
@@ -798,11 +798,11 @@ static bool split_allowed(const struct engine *g)
 {
 	unsigned i;
 
-	if (g->recreate_chain || g->replace_table || (g->layout.table && !g->layout.chain) ||
-	    !be_can_split(g->n))
+	if (g->flush_chain || g->recreate_chain || g->replace_table ||
+	    (g->layout.table && !g->layout.chain) || !be_can_split(g->n))
 		return false;
 	for (i = 0; i < PLAN_NSETS; i++)
-		if (g->pre_del_rule[i] || g->flush[i] || g->drop_set[i] || g->del[i].n ||
+		if (g->flush[i] || g->drop_set[i] || g->del[i].n ||
 		    g->refresh[i].n)
 			return false;
 	return true;

@@ -113,6 +113,24 @@ int owner_binding(const struct ctx *c, struct journal *j, bool record, struct ip
 int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t id,
 		      const char *journal, enum owner_use use, struct ipb_err *e);
 
+/* ---- tamper.c: ipbanset's chain and rules against what it creates (nftables) ---- */
+
+struct tamper {
+	bool chain_missing, chain_moved, policy_drop; /* moved: another hook or priority */
+	unsigned rules_tampered; /* rules of our sets not exactly as ipbanset makes them */
+	unsigned foreign_rules;	 /* rules in our chain that ipbanset did not make */
+	unsigned foreign_chains; /* chains in our table that ipbanset did not create */
+	char foreign_chain[64];	 /* the first of them */
+};
+/* cfg: the settings ipbanset applies (its hook, priority and verdict). All zero for the
+ * ipset backend and for a missing table. */
+void tamper_check(const struct nft_layout *l, const struct config *cfg, struct tamper *t);
+bool tamper_chain_ok(const struct tamper *t);
+bool tamper_repairable(const struct tamper *t); /* by init and reconcile */
+bool tamper_found(const struct tamper *t);	/* that, or foreign chains */
+/* What is wrong with the chain and its rules, in words ("" when nothing). */
+const char *tamper_describe(const struct tamper *t, char *buf, size_t len);
+
 /* ---- engine.c: one journal transaction bracketing one kernel batch ---- */
 
 struct pool; /* stable storage for element comments */
@@ -142,10 +160,10 @@ struct engine {
 	bool table_was_missing;
 	uint64_t owner;	       /* the journal's id, marked on a table this command creates */
 	uint64_t replace_table; /* init --adopt: handle of the old table, deleted in the batch */
-	/* init: rules to delete before anything else (verdict change), and the chain to
-	 * recreate (hook or priority change) */
-	uint64_t pre_del_rule[PLAN_NSETS];
-	bool recreate_chain;
+	/* init and reconcile: delete the rules of our chain before anything else (a verdict
+	 * change, rules changed or added by others); recreate the chain (a hook or priority
+	 * change) */
+	bool flush_chain, recreate_chain;
 	/* The generation at the start: if nobody else changed the ruleset since our last
 	 * commit, the one after ours may be trusted by status; reconcile and init make the
 	 * kernel exact, so theirs always may. */
@@ -208,6 +226,10 @@ int engine_finish(struct engine *g);
 void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS]);
 /* Queue every live journal element of set idx for adding (reconcile, a missing table). */
 int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e);
+/* The hook, priority and verdict that init last applied (the journal's), in place of
+ * cfg's; for init, its options and the config file's keys take precedence. */
+int engine_applied_settings(const struct ctx *c, struct journal *j, struct config *cfg,
+			    struct ipb_err *e);
 /* init: remember the hook, priority and verdict it applied, for later commands;
  * *changed tells whether they differ from what was recorded. */
 int engine_record_settings(struct engine *g, bool *changed);

@@ -48,6 +48,7 @@ enum nft_op {
 	NFT_OP_DEL_TABLE,
 	NFT_OP_ADD_CHAIN,
 	NFT_OP_DEL_CHAIN,
+	NFT_OP_FLUSH_CHAIN,
 	NFT_OP_ADD_SET,
 	NFT_OP_DEL_SET,
 	NFT_OP_FLUSH_SET,
@@ -62,6 +63,7 @@ static const char *const nft_op_text[] = {
 	[NFT_OP_DEL_TABLE] = "deleting table",
 	[NFT_OP_ADD_CHAIN] = "creating chain " NFT_CHAIN_NAME " in table",
 	[NFT_OP_DEL_CHAIN] = "deleting chain " NFT_CHAIN_NAME " in table",
+	[NFT_OP_FLUSH_CHAIN] = "deleting the rules of chain " NFT_CHAIN_NAME " in table",
 	[NFT_OP_ADD_SET] = "creating set",
 	[NFT_OP_DEL_SET] = "deleting set",
 	[NFT_OP_FLUSH_SET] = "flushing set",
@@ -606,8 +608,13 @@ static int nft_chain_cb(const struct nlmsghdr *nlh, void *arg)
 		l->chain = true;
 		l->chain_hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
 		l->chain_priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+		l->chain_policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)
+					  ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
+					  : NF_ACCEPT;
 	} else {
 		nft_foreign(l, "chain", name ? name : "?");
+		if (!l->foreign_chains++)
+			snprintf(l->foreign_chain, sizeof(l->foreign_chain), "%s", name ? name : "?");
 		if (name && !strcmp(name, NFT_CHAIN_NAME))
 			nft_clash(l, "chain", name);
 	}
@@ -669,28 +676,40 @@ static void nft_rule_comment(const struct nftnl_rule *r, struct nft_rule_info *r
 	}
 }
 
-/* Records a rule against the set it matches: the lookup's set name, else the comment. */
-static void nft_layout_rule(struct nft_layout *l, const struct nft_rule_info *ri, uint64_t handle)
-{
-	unsigned family, plen, i;
+static bool nft_rule_exact(const struct nftnl_rule *r, unsigned family, unsigned plen,
+			   bool reject);
 
+static void nft_foreign_rule(struct nft_layout *l, uint64_t handle)
+{
 	char name[64];
 
 	snprintf(name, sizeof(name), "handle %llu in chain " NFT_CHAIN_NAME,
 		 (unsigned long long)handle);
+	nft_foreign(l, "rule", name);
+	l->foreign_rules++;
+}
+
+/* Records a rule against the set it matches: the lookup's set name, else the comment. */
+static void nft_layout_rule(struct nft_layout *l, const struct nftnl_rule *r,
+			    const struct nft_rule_info *ri)
+{
+	uint64_t handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+	unsigned family, plen, i;
+
 	if ((!ri->set[0] || plan_parse_set_name(ri->set, &family, &plen) != 0) &&
 	    (!ri->comment[0] || plan_parse_set_name(ri->comment, &family, &plen) != 0)) {
-		nft_foreign(l, "rule", name);
+		nft_foreign_rule(l, handle);
 		return;
 	}
 	i = plan_set_index(family, plen);
 	if (l->rule[i]) { /* a duplicate: the first one stands for the set */
-		nft_foreign(l, "rule", name);
+		nft_foreign_rule(l, handle);
 		return;
 	}
 	l->rule[i] = true;
 	l->rule_handle[i] = handle;
 	l->rule_reject[i] = ri->reject;
+	l->rule_exact[i] = nft_rule_exact(r, family, plen, ri->reject);
 }
 
 static int nft_rule_cb(const struct nlmsghdr *nlh, void *arg)
@@ -710,7 +729,7 @@ static int nft_rule_cb(const struct nlmsghdr *nlh, void *arg)
 	la->packets += ri.packets;
 	la->bytes += ri.bytes;
 	if (la->l)
-		nft_layout_rule(la->l, &ri, nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
+		nft_layout_rule(la->l, r, &ri);
 	nftnl_rule_free(r);
 	return 0;
 }
@@ -1038,6 +1057,13 @@ void nft_batch_del_chain(struct nft *n)
 			 NFTA_CHAIN_NAME, NFT_CHAIN_NAME);
 }
 
+/* DELRULE without a handle deletes every rule of the chain. */
+void nft_batch_flush_chain(struct nft *n)
+{
+	nft_batch_simple(n, NFT_MSG_DELRULE, 0, NFT_OP_FLUSH_CHAIN, NFTA_RULE_TABLE,
+			 NFTA_RULE_CHAIN, NFT_CHAIN_NAME);
+}
+
 void nft_batch_add_chain(struct nft *n, enum ipb_hook hook, int priority)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
@@ -1212,6 +1238,76 @@ static struct nftnl_rule *nft_rule_new(struct nft *n)
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, NFT_CHAIN_NAME);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	return r;
+}
+
+/* An attribute that one of two expressions lacks must be zero in the other (the kernel
+ * lists a lookup's flags, a bitwise's operation even when they are 0). */
+static bool nft_attr_same(const struct nftnl_expr *a, const struct nftnl_expr *b, uint16_t type)
+{
+	uint32_t alen = 0, blen = 0;
+	const uint8_t *x = nftnl_expr_get(a, type, &alen), *y = nftnl_expr_get(b, type, &blen);
+
+	if (x && y)
+		return alen == blen && !memcmp(x, y, alen);
+	if (y) {
+		x = y;
+		alen = blen;
+	}
+	while (x && alen)
+		if (x[--alen])
+			return false;
+	return true;
+}
+
+/* Same name and attributes; a counter's values count packets, they do not match them. */
+static bool nft_expr_same(const struct nftnl_expr *want, const struct nftnl_expr *have)
+{
+	const char *name = nftnl_expr_get_str(want, NFTNL_EXPR_NAME);
+	const char *other = nftnl_expr_get_str(have, NFTNL_EXPR_NAME);
+	uint16_t t;
+
+	if (!name || !other || strcmp(name, other))
+		return false;
+	if (!strcmp(name, "counter"))
+		return true;
+	for (t = NFTNL_EXPR_BASE; t < NFTNL_EXPR_BASE + 16; t++)
+		if (!nft_attr_same(want, have, t))
+			return false;
+	return true;
+}
+
+/* Is r, expression by expression, the rule nft_batch_add_rule makes for this set? */
+static bool nft_rule_exact(const struct nftnl_rule *r, unsigned family, unsigned plen,
+			   bool reject)
+{
+	enum ipb_verdict v = reject ? IPB_VERDICT_REJECT : IPB_VERDICT_DROP;
+	struct nftnl_rule *want = nftnl_rule_alloc();
+	struct nftnl_expr_iter *wi = NULL, *hi = NULL;
+	struct nftnl_expr *w = NULL, *h = NULL;
+	char name[PLAN_SETNAME_MAX];
+	bool same = false;
+
+	nft_set_name(family, plen, name, sizeof(name));
+	if (!want || !nft_rule_match_saddr(want, family) || !nft_rule_mask(want, family, plen) ||
+	    !nft_rule_action(want, name, 0, v))
+		goto out;
+	wi = nftnl_expr_iter_create(want);
+	hi = nftnl_expr_iter_create(r);
+	if (!wi || !hi)
+		goto out;
+	do {
+		w = nftnl_expr_iter_next(wi);
+		h = nftnl_expr_iter_next(hi);
+	} while (w && h && nft_expr_same(w, h));
+	same = !w && !h;
+out:
+	if (wi)
+		nftnl_expr_iter_destroy(wi);
+	if (hi)
+		nftnl_expr_iter_destroy(hi);
+	if (want)
+		nftnl_rule_free(want);
+	return same;
 }
 
 void nft_batch_add_rule(struct nft *n, unsigned family, unsigned plen, enum ipb_verdict v)

@@ -35,10 +35,18 @@ struct nft_layout {
 	bool chain;
 	uint32_t chain_hook;	/* NF_INET_LOCAL_IN / NF_INET_PRE_ROUTING */
 	int32_t chain_priority;
+	uint32_t chain_policy;	/* NF_ACCEPT / NF_DROP */
 	bool set[PLAN_NSETS];	     /* indexed by plan_set_index */
 	bool rule[PLAN_NSETS];	     /* a rule matching that set exists */
 	uint64_t rule_handle[PLAN_NSETS];
 	bool rule_reject[PLAN_NSETS]; /* its verdict is reject (else drop) */
+	/* it is exactly the rule ipbanset makes for that set, with rule_reject's verdict:
+	 * not an accept, an inverted lookup or a rule with more or other expressions */
+	bool rule_exact[PLAN_NSETS];
+	/* rules in our chain that match none of our sets, or a second rule for one; other
+	 * chains in the table (the first one named). All are counted in foreign too. */
+	unsigned foreign_rules, foreign_chains;
+	char foreign_chain[64];
 	/* Ownership. nftables: the table's handle, whether its comment is ipbanset's marker
 	 * and the journal id the marker names; objects in it ipbanset did not create (sets,
 	 * chains and rules not named or made as ipbanset makes them), the first of them
@@ -80,6 +88,7 @@ void nft_set_owner(struct nft *n, uint64_t owner);
 int nft_parse_marker(const char *comment, uint64_t *owner);
 void nft_batch_add_chain(struct nft *n, enum ipb_hook hook, int priority);
 void nft_batch_del_chain(struct nft *n); /* to change hook/priority: delete + add */
+void nft_batch_flush_chain(struct nft *n); /* delete every rule in our chain */
 /* handle 0: by name. */
 void nft_batch_del_table(struct nft *n, uint64_t handle);
 /* Sets and their rules. size_hint 0 = none. */

@@ -20,6 +20,7 @@ struct kcheck {
 	uint64_t packets, bytes;
 	char method[256];
 	char refused[sizeof(((struct ipb_err *)0)->msg)]; /* the table is not this journal's to check */
+	struct tamper tamper; /* the chain and its rules against what ipbanset makes */
 };
 
 struct sample {
@@ -121,6 +122,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
+	struct config want = c->cfg; /* with the hook, priority and verdict init applied */
 	struct nft_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
@@ -132,7 +134,8 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 
 	memset(k, 0, sizeof(*k));
 	k->exact = true;
-	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e) || be_check_objects(n, &e)) {
+	if (be_open(&n, &c->cfg, &e) || be_get_layout(n, &l, &e) || be_check_objects(n, &e) ||
+	    (j && engine_applied_settings(c, j, &want, &e))) {
 		snprintf(k->method, sizeof(k->method), "not checked: %.200s", e.msg);
 		goto out;
 	}
@@ -157,6 +160,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 		goto out;
 	}
 	k->present = true;
+	tamper_check(&l, &want, &k->tamper);
 	be_get_counters(n, &k->packets, &k->bytes, &e);
 	for (i = 0; i < PLAN_NSETS; i++) {
 		if (counts[i] && (!l.set[i] || !l.rule[i] || !l.chain)) {
@@ -210,6 +214,9 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 			     "those of the sample, unexpected ones in them are not counted; use --verify)"
 			   : "");
 out:
+	/* a chain or rules not as ipbanset makes them enforce nothing, whatever the sets hold */
+	if (tamper_found(&k->tamper))
+		k->in_sync = false;
 	if (n)
 		be_close(n);
 }
@@ -262,6 +269,30 @@ static int next_cb(void *arg, const struct ban *b)
 	return 0;
 }
 
+/* Out of sync only because of chains ipbanset did not create: reconcile leaves them, they
+ * are the administrator's to remove. */
+static bool only_foreign_chains(const struct kcheck *k)
+{
+	return k->tamper.foreign_chains && !k->missing && !k->unexpected && !k->retime &&
+	       !tamper_repairable(&k->tamper);
+}
+
+/* The command that repairs drift, or what the administrator must do. */
+static void print_repair(struct strbuf *sb, const struct ctx *c, const struct kcheck *k)
+{
+	char what[IPB_NAME_MAX + 160];
+
+	if (k->in_sync || !k->checked) {
+		sb_printf(sb, "null");
+	} else if (!only_foreign_chains(k)) {
+		sb_printf(sb, "\"ipbanset reconcile\"");
+	} else {
+		snprintf(what, sizeof(what), "remove chain %s from table inet %s: ipbanset did not "
+			 "create it", k->tamper.foreign_chain, c->cfg.table);
+		sb_json_str(sb, what);
+	}
+}
+
 static void print_json(const struct ctx *c, const struct journal_counts *jc, const char *next,
 		       const struct kcheck *k, struct journal *j)
 {
@@ -300,8 +331,12 @@ static void print_json(const struct ctx *c, const struct journal_counts *jc, con
 		  k->exact ? "true" : "false", k->sampled ? "true" : "false",
 		  (unsigned long long)k->sample_size, (unsigned long long)k->sampled_from);
 	sb_json_str(&sb, k->method);
-	sb_printf(&sb, ", \"repair\": %s, \"dropped_packets\": %llu, \"dropped_bytes\": %llu}}\n",
-		  k->in_sync || !k->checked ? "null" : "\"ipbanset reconcile\"",
+	sb_printf(&sb, ", \"chain_ok\": %s, \"rules_tampered\": %u, \"foreign_rules\": %u, "
+		       "\"foreign_chains\": %u, \"repair\": ",
+		  tamper_chain_ok(&k->tamper) ? "true" : "false", k->tamper.rules_tampered,
+		  k->tamper.foreign_rules, k->tamper.foreign_chains);
+	print_repair(&sb, c, k);
+	sb_printf(&sb, ", \"dropped_packets\": %llu, \"dropped_bytes\": %llu}}\n",
 		  (unsigned long long)k->packets, (unsigned long long)k->bytes);
 	fwrite(sb.buf, 1, sb.len, stdout);
 	sb_free(&sb);
@@ -342,6 +377,22 @@ static void print_prometheus(const struct ctx *c, const struct journal_counts *j
 	       (unsigned long long)k->sample_size);
 	printf("# TYPE ipbanset_kernel_unexpected gauge\nipbanset_kernel_unexpected %llu\n",
 	       (unsigned long long)k->unexpected);
+	printf("# HELP ipbanset_kernel_chain_ok 0 when ipbanset's chain is missing or has another "
+	       "hook, priority or policy than ipbanset gives it.\n"
+	       "# TYPE ipbanset_kernel_chain_ok gauge\nipbanset_kernel_chain_ok %d\n",
+	       tamper_chain_ok(&k->tamper) ? 1 : 0);
+	printf("# HELP ipbanset_kernel_rules_tampered Rules for ipbanset's sets that are not as "
+	       "ipbanset makes them.\n"
+	       "# TYPE ipbanset_kernel_rules_tampered gauge\nipbanset_kernel_rules_tampered %u\n",
+	       k->tamper.rules_tampered);
+	printf("# HELP ipbanset_kernel_foreign_rules Rules in ipbanset's chain that it did not "
+	       "make.\n"
+	       "# TYPE ipbanset_kernel_foreign_rules gauge\nipbanset_kernel_foreign_rules %u\n",
+	       k->tamper.foreign_rules);
+	printf("# HELP ipbanset_kernel_foreign_chains Chains in ipbanset's table that it did not "
+	       "create.\n"
+	       "# TYPE ipbanset_kernel_foreign_chains gauge\nipbanset_kernel_foreign_chains %u\n",
+	       k->tamper.foreign_chains);
 	printf("# TYPE ipbanset_dropped_packets_total counter\nipbanset_dropped_packets_total %llu\n",
 	       (unsigned long long)k->packets);
 	printf("# TYPE ipbanset_journal_bytes gauge\nipbanset_journal_bytes %lld\n",
@@ -361,7 +412,7 @@ static const char *sampled_note(const struct kcheck *k, char *buf, size_t len)
 static void print_text(const struct ctx *c, const struct journal_counts *jc, const char *next,
 		       const struct kcheck *k, struct journal *j)
 {
-	char note[96];
+	char note[96], fixed[256];
 	bool tty = isatty(STDOUT_FILENO);
 	const char *ok = tty ? "\033[32m" : "", *bad = tty ? "\033[31m" : "", *end = tty ? "\033[0m" : "";
 	size_t i;
@@ -390,11 +441,20 @@ static void print_text(const struct ctx *c, const struct journal_counts *jc, con
 		printf("%-12s %s\n", "kernel", k->method);
 	else if (k->in_sync)
 		printf("%-12s %sin sync%s (%s)\n", "kernel", ok, end, k->method);
+	else if (only_foreign_chains(k))
+		printf("%-12s %sNOT in sync%s: the bans are in place (%s), but see below\n", "kernel",
+		       bad, end, k->method);
 	else
 		printf("%-12s %sNOT in sync%s: %llu missing%s, %llu unexpected, %llu with wrong timeout "
-		       "(%s); run 'ipbanset reconcile'\n", "kernel", bad, end,
+		       "(%s)%s%s; run 'ipbanset reconcile'\n", "kernel", bad, end,
 		       (unsigned long long)k->missing, sampled_note(k, note, sizeof(note)),
-		       (unsigned long long)k->unexpected, (unsigned long long)k->retime, k->method);
+		       (unsigned long long)k->unexpected, (unsigned long long)k->retime, k->method,
+		       tamper_repairable(&k->tamper) ? "; " : "",
+		       tamper_describe(&k->tamper, fixed, sizeof(fixed)));
+	if (k->tamper.foreign_chains)
+		printf("%-12s table inet %s holds chain %s%s, which ipbanset did not create: "
+		       "ipbanset leaves it alone; remove it from the table\n", "foreign", c->cfg.table,
+		       k->tamper.foreign_chain, k->tamper.foreign_chains > 1 ? " and others" : "");
 	if (k->present)
 		printf("%-12s %llu packets, %llu bytes\n", "dropped", (unsigned long long)k->packets,
 		       (unsigned long long)k->bytes);
