@@ -364,7 +364,6 @@ struct row {
 	char source[IPB_NAME_MAX];
 	int64_t created, expires;
 	const char *reason; /* pool */
-	bool gone;
 };
 
 struct rows {
@@ -385,20 +384,7 @@ static int rows_cb(void *arg, const struct ban *b)
 	r->created = b->created;
 	r->expires = b->expires;
 	r->reason = b->reason ? pool_strdup(&rs->g->pool, b->reason) : NULL;
-	r->gone = false;
 	return 0;
-}
-
-/* The live row with the latest expiry, or NULL. */
-static const struct row *rows_winner(const struct rows *rs, int64_t now)
-{
-	const struct row *w = NULL;
-	size_t i;
-
-	for (i = 0; i < rs->n; i++)
-		if (!rs->v[i].gone && rs->v[i].expires > now && (!w || rs->v[i].expires > w->expires))
-			w = &rs->v[i];
-	return w;
 }
 
 static void expiry_detail(int64_t expires, char *buf, size_t len)
@@ -413,66 +399,67 @@ static void expiry_detail(int64_t expires, char *buf, size_t len)
 	snprintf(buf, len, "expires %s", t);
 }
 
-static int withdraw_row(struct engine *g, const struct target *t, struct row *r, const char *kind)
+/* The journal's part of a plan: the row put or the rows deleted, counts and events. */
+static int apply_rows(struct engine *g, const struct target *t, const struct plan_row *rows,
+		      size_t n, const bool *del, const struct plan_change *c,
+		      const struct plan_req *q, const char *kind)
 {
-	struct ipb_err e;
-	int rc;
-
-	if (journal_del_ban(g->j, t, r->source, &e))
-		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	r->gone = true;
-	if (r->expires <= g->c->now)
-		return 0; /* an expired row awaiting gc: not a ban any more */
-	g->removed++;
-	rc = engine_event(g, kind, t, r->source, r->reason, NULL);
-	return rc;
-}
-
-static int put_row(struct engine *g, const struct target *t, struct rows *rs, const char *source,
-		   int64_t newexp, bool replace, const char *reason, const char *kind)
-{
-	struct ban b = { .t = *t, .source = source, .created = g->c->now };
-	struct row *own = NULL;
+	struct ban b = { .t = *t };
 	struct ipb_err e;
 	char detail[64];
-	int64_t old = 0, exp;
 	size_t i;
+	int r;
 
-	for (i = 0; i < rs->n; i++)
-		if (!strcmp(rs->v[i].source, source))
-			own = &rs->v[i];
-	if (own && own->expires > g->c->now)
-		old = own->expires;
-	exp = plan_reban(old, newexp, replace, g->c->now);
-	if (old && exp == old && (!reason || (own->reason && !strcmp(reason, own->reason)))) {
-		g->unchanged++;
+	for (i = 0; i < n; i++) {
+		if (!del[i])
+			continue;
+		if (journal_del_ban(g->j, t, rows[i].source, &e))
+			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+		if (rows[i].expires <= g->c->now)
+			continue; /* an expired row awaiting gc: not a ban any more */
+		g->removed++;
+		if ((r = engine_event(g, kind, t, rows[i].source, rows[i].reason, NULL)))
+			return r;
+	}
+	if (!c->put) {
+		g->unchanged += q->expires != 0;
 		return 0;
 	}
-	if (old)
-		b.created = own->created;
-	b.expires = exp;
-	b.reason = reason ? reason : (own ? own->reason : NULL);
+	b.source = c->row.source;
+	b.created = c->row.created;
+	b.expires = c->row.expires;
+	b.reason = c->row.reason;
 	if (journal_put_ban(g->j, &b, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
-	if (old)
-		g->updated++; /* a longer (or --replace) expiry, or only a new reason */
-	else
+	if (c->added)
 		g->added++;
-	if (!own) {
-		struct ban nb = b;
-		int r = rows_cb(rs, &nb);
-
-		if (r)
-			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
-		own = &rs->v[rs->n - 1];
-	}
-	own->expires = exp;
-	own->created = b.created;
-	own->reason = b.reason ? pool_strdup(&g->pool, b.reason) : NULL;
-	if ((old && exp == old) || g->summarize) /* no per-target event: skip the detail */
+	else
+		g->updated++; /* a longer (or --replace) expiry, or only a new reason */
+	if (!c->expiry_changed || g->summarize) /* no per-target event: skip the detail */
 		return 0;
-	expiry_detail(exp, detail, sizeof(detail));
-	return engine_event(g, kind, t, source, b.reason, detail);
+	expiry_detail(b.expires, detail, sizeof(detail));
+	return engine_event(g, kind, t, b.source, b.reason, detail);
+}
+
+/* The kernel's part of a plan: the element's operation. */
+static void apply_element(struct engine *g, const struct target *t, const struct plan_change *c)
+{
+	switch (c->kop) {
+	case PLAN_K_ADD:
+		engine_elem_add(g, t, c->k_expires, c->k_source, c->k_reason);
+		break;
+	case PLAN_K_DEL:
+		engine_elem_del(g, t);
+		break;
+	case PLAN_K_EXTEND:
+		engine_elem_extend(g, t, c->k_expires, c->k_source, c->k_reason);
+		break;
+	case PLAN_K_RETIME:
+		engine_elem_retime(g, t, c->k_expires, c->k_source, c->k_reason);
+		break;
+	case PLAN_K_NONE:
+		break;
+	}
 }
 
 /* A bulk ban into a length the journal has never held (a first import) skips the
@@ -493,59 +480,45 @@ static bool set_is_empty(struct engine *g, const struct target *t, int64_t newex
 	return g->set_rows[idx] == 2;
 }
 
-/* The rows of one target, looked up or known, become its journal change and its kernel
- * element's operation. */
-static int change_rows(struct engine *g, const struct target *t, struct rows *rs,
-		       const char *source, int64_t newexp, bool replace, const char *reason,
-		       bool all_sources, const char *event_kind)
+/* The rows of one target, looked up or known, and the request: planned (plan_change),
+ * then applied to the journal and queued for the kernel. */
+static int change_rows(struct engine *g, const struct target *t, const struct rows *rs,
+		       const struct plan_req *q, const char *event_kind)
 {
-	const struct row *w;
-	int64_t before, after, now = g->c->now;
-	char before_source[IPB_NAME_MAX] = "";
-	const char *before_reason = NULL;
+	struct plan_row few[8], *pr = few;
+	bool few_del[8], *del = few_del;
+	struct plan_change c;
 	size_t i;
-	int r = 0;
+	int r;
 
-	w = rows_winner(rs, now);
-	before = w ? w->expires : 0;
-	if (w) { /* the element's comment now; rs->v may move */
-		memcpy(before_source, w->source, sizeof(before_source));
-		before_reason = w->reason;
+	if (rs->n > 8) {
+		pr = malloc(rs->n * sizeof(*pr));
+		del = malloc(rs->n * sizeof(*del));
+		if (!pr || !del) {
+			ipb_error("out of memory");
+			r = IPB_EXIT_SYSTEM;
+			goto out;
+		}
 	}
-	if (newexp) {
-		r = put_row(g, t, rs, source, newexp, replace, reason, event_kind);
-	} else {
-		for (i = 0; i < rs->n && !r; i++)
-			if (all_sources || !strcmp(rs->v[i].source, source))
-				r = withdraw_row(g, t, &rs->v[i], event_kind);
-	}
-	if (r)
-		return r;
-	w = rows_winner(rs, now);
-	after = w ? w->expires : 0;
-	switch (plan_element_op(before, after)) {
-	case PLAN_ADD:
-		engine_elem_add(g, t, after, w->source, w->reason);
-		break;
-	case PLAN_DEL:
-		engine_elem_del(g, t);
-		break;
-	case PLAN_RETIME:
-		if (before != IPB_NEVER && after != IPB_NEVER && !strcmp(before_source, w->source) &&
-		    !strcmp(before_reason ? before_reason : "", w->reason ? w->reason : ""))
-			engine_elem_extend(g, t, after, w->source, w->reason);
-		else
-			engine_elem_retime(g, t, after, w->source, w->reason);
-		break;
-	case PLAN_NONE:
-		break;
-	}
-	return 0;
+	for (i = 0; i < rs->n; i++)
+		pr[i] = (struct plan_row){ rs->v[i].source, rs->v[i].created, rs->v[i].expires,
+					   rs->v[i].reason };
+	plan_change(pr, rs->n, q, g->c->now, del, &c);
+	r = apply_rows(g, t, pr, rs->n, del, &c, q, event_kind);
+	if (!r)
+		apply_element(g, t, &c);
+out:
+	if (pr != few)
+		free(pr);
+	if (del != few_del)
+		free(del);
+	return r;
 }
 
 int engine_change(struct engine *g, const struct target *t, const char *source, int64_t newexp,
 		  bool replace, const char *reason, bool all_sources, const char *event_kind)
 {
+	struct plan_req q = { source, newexp, replace, all_sources, reason };
 	struct rows rs = { .g = g };
 	struct ipb_err e;
 	int r;
@@ -554,7 +527,7 @@ int engine_change(struct engine *g, const struct target *t, const char *source, 
 		free(rs.v);
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	}
-	r = change_rows(g, t, &rs, source, newexp, replace, reason, all_sources, event_kind);
+	r = change_rows(g, t, &rs, &q, event_kind);
 	free(rs.v);
 	return r;
 }
@@ -562,14 +535,14 @@ int engine_change(struct engine *g, const struct target *t, const char *source, 
 int engine_change_known(struct engine *g, const struct target *t, const char *source,
 			int64_t newexp, int64_t have, const char *reason, const char *event_kind)
 {
+	struct plan_req q = { source, newexp, false, false, reason };
 	struct row own = { .expires = have };
-	/* room for exactly the one row: put_row appends the new ban into it */
 	struct rows rs = { .g = g, .v = &own, .n = have ? 1 : 0, .cap = 1 };
 
 	if (!g->summarize || (newexp != 0) == (have != 0)) /* only what it is made for */
 		return engine_change(g, t, source, newexp, false, reason, false, event_kind);
 	snprintf(own.source, sizeof(own.source), "%s", source);
-	return change_rows(g, t, &rs, source, newexp, false, reason, false, event_kind);
+	return change_rows(g, t, &rs, &q, event_kind);
 }
 
 /* ---- building and sending the batch ---- */
