@@ -98,11 +98,16 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 	return 0;
 }
 
+static bool reconcile_changes(const struct engine *g, const struct rec_stats *st)
+{
+	return st->restored || st->removed || st->retimed || st->sets_rewritten ||
+	       st->sets_removed || g->structure_changed;
+}
+
 static void reconcile_report(const struct ctx *c, const struct engine *g, const struct rec_stats *st,
 			     const char *verb)
 {
-	bool changed = st->restored || st->removed || st->retimed || st->sets_rewritten ||
-		       st->sets_removed || g->structure_changed;
+	bool changed = reconcile_changes(g, st);
 
 	if (c->json) {
 		printf("{\"changed\": %s, \"added\": %llu, \"removed\": %llu, \"updated\": %llu, "
@@ -181,7 +186,8 @@ int cmd_reconcile(struct ctx *c)
 	g.authoritative = true;
 	drop_probe(&g); /* before reconcile_plan: a restore it starts owns the netlink socket */
 	r = reconcile_plan(&g, &st);
-	if (!r)
+	/* the history records changes: a reconcile that found nothing to repair leaves none */
+	if (!r && reconcile_changes(&g, &st))
 		r = reconcile_event(&g, &st, "reconcile");
 	if (r) {
 		engine_abort(&g);

@@ -183,3 +183,21 @@ file_setup() {
 	ibs_ok status --verify --json
 	jq_ok '.kernel.in_sync == true and .total == 3000'
 }
+
+events() {
+	ibs --json log | jq length
+}
+
+@test "reconcile records a history event only when it repaired something" {
+	local n
+	ibs_ok ban "$ATK_ADDR"
+	n=$(events)
+	ibs_ok reconcile
+	ibs_ok reconcile
+	[ "$(events)" = "$n" ] || fail "a reconcile that changed nothing left $(($(events) - n)) events"
+	kernel_del_element v4_32 "$ATK_ADDR"
+	ibs_ok reconcile
+	[ "$(events)" = $((n + 1)) ] || fail "the repair left $(($(events) - n)) events"
+	ibs_ok --json log
+	jq_ok '.[-1].kind == "reconcile" and (.[-1].detail | test("restored 1"))'
+}
