@@ -13,7 +13,7 @@ struct rec_stats {
 	uint64_t restored, removed, retimed, sets_rewritten, sets_created, sets_removed;
 };
 
-/* Small set: dump, compare, and fix only what differs. */
+/* Dump the set, compare, and fix only what differs. */
 static int repair_by_diff(struct engine *g, unsigned idx, struct rec_stats *st, struct ipb_err *e)
 {
 	struct setcmp s = { .retime_slack_ms = be_coarse_timeouts(g->n) ? SETCMP_SLACK_MS / 2 : 0 };
@@ -56,17 +56,25 @@ out:
 	return r;
 }
 
-/* Queue everything that makes the kernel hold exactly the journal's live bans. */
+/* Queue everything that makes the kernel hold exactly the journal's live bans. When the
+ * kernel is as ipbanset's last commit left it, its sets hold the journal's elements with
+ * their timeouts (the kernel expires them itself: nftables holds every timeout), so only
+ * sets and rules are checked; otherwise each set is dumped and compared. */
 static int reconcile_plan(struct engine *g, struct rec_stats *st)
 {
+	bool as_left = engine_kernel_as_left(g);
 	uint64_t counts[PLAN_NSETS];
 	struct ipb_err e;
 	unsigned idx;
-	int r;
+	int r = 0;
 
 	/* rows, not distinct targets: enough to choose how to repair each set */
 	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	g->trusted_record = as_left;
+	if (as_left)
+		ipb_verbose(g->c, "ruleset generation %u unchanged since ipbanset's last commit: "
+				  "the sets are not compared", g->genid_before);
 	engine_stream_start(g, counts); /* only when the table is missing and it is big */
 	for (idx = 0; idx < PLAN_NSETS; idx++) {
 		bool present = g->layout.table && g->layout.set[idx];
@@ -83,14 +91,10 @@ static int reconcile_plan(struct engine *g, struct rec_stats *st)
 			r = engine_restore_set(g, idx, &e);
 			st->restored += g->add[idx].n - queued;
 			st->sets_created++;
-		} else if (counts[idx] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(g->n)) {
-			/* ipset lists a set in linear time, and its sets hold every length */
+		} else if (!as_left) {
+			/* even a large nftables set, slow as its dump is (quadratic): a
+			 * rewrite of a set that holds the journal's bans would be a change */
 			r = repair_by_diff(g, idx, st, &e);
-		} else {
-			/* A large set is rewritten inside the batch: atomic, never unenforced. */
-			g->flush[idx] = true;
-			r = engine_restore_set(g, idx, &e);
-			st->sets_rewritten++;
 		}
 		if (r)
 			return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
@@ -172,6 +176,7 @@ static void drop_probe(struct engine *g)
 		ipb_info(g->c, "warning: could not delete the probe table: %s", e.msg);
 	else if (ntx)
 		ipb_verbose(g->c, "deleted the table a probe left behind");
+	g->genid_before += ntx; /* ours: the generation after them is still as we left it */
 }
 
 int cmd_reconcile(struct ctx *c)

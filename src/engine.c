@@ -991,12 +991,13 @@ static int record_generation(struct engine *g, unsigned ntx)
 
 	if (!ntx && !g->authoritative)
 		return 0;
-	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
+	/* a generation beyond ours: another program committed while this command ran, and
+	 * what it changed may not be what this command saw (reconcile trusts the record) */
+	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before || genid != g->genid_before + ntx)
 		trusted = false;
 	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found &&
 		 !journal_meta_get(g->j, "genid_table", &table, &same, &e))
-		trusted = same && (uint64_t)table == handle && stored == g->genid_before &&
-			  genid == g->genid_before + ntx;
+		trusted = same && (uint64_t)table == handle && stored == g->genid_before;
 	/* the generation counts every table's commits: status trusts it only for the table
 	 * whose handle is recorded with it (a table made by this command has a new one) */
 	if (trusted && (g->table_was_missing || g->replace_table) &&
@@ -1007,7 +1008,38 @@ static int record_generation(struct engine *g, unsigned ntx)
 	if (journal_meta_set(g->j, "genid", value, &e) ||
 	    journal_meta_set(g->j, "genid_table", trusted ? (int64_t)handle : -1, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	/* the clocks as they were when the kernel was last made exact, not at a later
+	 * commit that only trusted the record (it would hide a step in between) */
+	if (g->authoritative && !g->trusted_record &&
+	    journal_meta_set(g->j, "genid_clock_skew_ms", ipb_clock_skew_ms(), &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
+}
+
+/* The kernel counts an element's timeout down on its own clock and the journal keeps
+ * expiries in wall-clock time: once the wall clock was stepped (or the machine slept)
+ * they disagree, and the kernel may hold bans the journal let go, or have dropped live
+ * ones. Beyond this, reconcile compares the sets. */
+#define CLOCK_SKEW_SLACK_MS 2000
+
+bool engine_kernel_as_left(struct engine *g)
+{
+	int64_t genid, table, skew;
+	bool found, same, clock;
+	struct ipb_err e;
+
+	if (!g->have_genid_before || !g->layout.table || g->replace_table)
+		return false;
+	if (journal_meta_get(g->j, "genid", &genid, &found, &e) || !found || genid < 0 ||
+	    journal_meta_get(g->j, "genid_table", &table, &same, &e) || !same || table < 0 ||
+	    journal_meta_get(g->j, "genid_clock_skew_ms", &skew, &clock, &e) || !clock)
+		return false;
+	if (llabs(ipb_clock_skew_ms() - skew) > CLOCK_SKEW_SLACK_MS) {
+		ipb_verbose(g->c, "the clock moved against the kernel's since ipbanset's last commit: "
+				  "the sets are compared");
+		return false;
+	}
+	return (uint32_t)genid == g->genid_before && (uint64_t)table == g->layout.table_handle;
 }
 
 static int restore_cb(void *arg, const struct ban *b)
