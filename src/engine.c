@@ -1058,18 +1058,52 @@ int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
 	return journal_set_elements(g->j, family, plen, g->c->now, restore_cb, g, e);
 }
 
+static int target_order(const void *a, const void *b)
+{
+	return target_cmp(a, b);
+}
+
+/* The elements this command adds for bans that were not live before it: its additions,
+ * less those that replace an element it deletes (a retime). */
+static int own_new_elems(const struct engine *g, uint64_t *own)
+{
+	struct target *del = NULL;
+	size_t i, k, cap = 0;
+	unsigned idx;
+
+	*own = 0;
+	for (idx = 0; idx < PLAN_NSETS; idx++) {
+		const struct elemvec *a = &g->add[idx], *d = &g->del[idx];
+
+		if (d->n && ipb_grow(&del, &cap, d->n, sizeof(*del))) {
+			free(del);
+			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+		}
+		for (k = 0; k < d->n; k++)
+			del[k] = d->v[k].t;
+		if (d->n)
+			qsort(del, d->n, sizeof(*del), target_order);
+		for (i = 0; i < a->n; i++)
+			*own += !d->n || !bsearch(&a->v[i].t, del, d->n, sizeof(*del), target_order);
+	}
+	free(del);
+	return 0;
+}
+
 /* The table is gone (a firewall reload, nft flush ruleset): rather than enforce only this
  * command's bans, load every live ban of the journal, which already holds this command's
  * changes, into the new table in the same batch. */
 static int restore_missing_table(struct engine *g)
 {
-	char what[IPB_NAME_MAX + 32];
-	uint64_t counts[PLAN_NSETS], total = 0;
+	uint64_t counts[PLAN_NSETS], total = 0, own;
 	struct ipb_err e;
 	unsigned i;
+	int r;
 
 	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if ((r = own_new_elems(g, &own)))
+		return r;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		g->add[i].n = g->del[i].n = g->refresh[i].n = 0;
 		if (!counts[i])
@@ -1079,11 +1113,27 @@ static int restore_missing_table(struct engine *g)
 		total += g->add[i].n;
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
-	ipb_info(g->c, "%s is missing: %s it and %s the journal's %llu live ban%s",
-		 be_objects(&g->c->cfg, what, sizeof(what)), g->c->dry_run ? "would create" : "created",
-		 g->c->dry_run ? "restore" : "restored", (unsigned long long)total,
-		 total == 1 ? "" : "s");
+	g->note_restore = true;
+	g->restored_by_repair = total > own ? total - own : 0;
 	return 0;
+}
+
+/* Told only once it is true: after the journal committed, or as what a dry run would do. */
+static void note_restore(const struct engine *g)
+{
+	char what[IPB_NAME_MAX + 32];
+	uint64_t n = g->restored_by_repair;
+
+	if (!g->note_restore)
+		return;
+	be_objects(&g->c->cfg, what, sizeof(what));
+	if (!n)
+		ipb_info(g->c, "%s %s", what,
+			 g->c->dry_run ? "is missing: would create it" : "was missing: created it");
+	else
+		ipb_info(g->c, "%s %s missing: %s it and %s the journal's %llu other live ban%s", what,
+			 g->c->dry_run ? "is" : "was", g->c->dry_run ? "would create" : "created",
+			 g->c->dry_run ? "would restore" : "restored", (unsigned long long)n, n == 1 ? "" : "s");
 }
 
 /* ---- extending elements in place ----
@@ -1181,6 +1231,7 @@ int engine_finish(struct engine *g)
 	if (g->c->dry_run) {
 		journal_rollback(g->j);
 		g->began = false;
+		note_restore(g);
 		goto out;
 	}
 	if (journal_flush(g->j, &e)) { /* every journal write before the kernel's */
@@ -1192,7 +1243,8 @@ int engine_finish(struct engine *g)
 	if ((r = kernel_apply(g, create, &ntx)))
 		goto out;
 	ipb_phase(g->c, "kernel acked");
-	r = commit_journal(g, ntx);
+	if (!(r = commit_journal(g, ntx)))
+		note_restore(g);
 out:
 	engine_abort(g);
 	return r;

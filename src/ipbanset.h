@@ -153,6 +153,10 @@ struct engine {
 	uint32_t genid_before;
 	bool have_genid_before, authoritative;
 	bool trusted_record; /* reconcile, init: took the kernel as left (engine_kernel_as_left) */
+	/* the table was missing and this command restores the journal's live bans: how
+	 * many of them were not this command's own, told once the journal committed */
+	bool note_restore;
+	uint64_t restored_by_repair;
 	/* per set, at the start: 0 unknown, 1 the journal has rows of it, 2 none (then a new
 	 * ban in it needs no look-up: targets are unique within a command) */
 	uint8_t set_rows[PLAN_NSETS];

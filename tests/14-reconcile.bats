@@ -139,7 +139,8 @@ file_setup() {
 	assert_reachable "$ATK_ADDR"
 	run --separate-stderr ibs ban 198.51.100.3
 	assert_status 0
-	[[ "$stderr" == *"is missing: created"* ]] || fail "no notice of the restore: $stderr"
+	[[ "$stderr" == *"was missing: created it and restored the journal's 2 other live bans"* ]] ||
+		fail "no notice of the restore: $stderr"
 	assert_dropped "$ATK_ADDR"
 	assert_dropped 203.0.113.9
 	ibs_ok status --json
@@ -315,6 +316,21 @@ events() {
 	[ "$(events)" = $((n + 1)) ] || fail "the repair left $(($(events) - n)) events"
 	ibs_ok --json log
 	jq_ok '.[-1].kind == "reconcile" and (.[-1].detail | test("restored 1"))'
+}
+
+@test "the notice of a restore into a missing table counts only the bans the command did not make" {
+	ibs_ok ban "$ATK_ADDR" 203.0.113.0/24
+	kernel_wipe
+	run --separate-stderr ibs -n ban 198.51.100.3 198.51.100.77
+	assert_status 0
+	[[ "$stderr" == *"is missing: would create it and would restore the journal's 2 other live bans"* ]] ||
+		fail "dry run said: $stderr"
+	refute kernel_has_table
+	run --separate-stderr ibs ban 198.51.100.3 198.51.100.77
+	assert_status 0
+	[[ "$stderr" == *"was missing: created it and restored the journal's 2 other live bans"* ]] ||
+		fail "ban said: $stderr"
+	assert_dropped "$ATK_ADDR"
 }
 
 # The kernel counts timeouts down on its own clock: once the wall clock moved against
