@@ -121,6 +121,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	char what[IPB_NAME_MAX + 32];
 	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
+	bool compared[PLAN_NSETS] = { false }; /* by kernel set: ipset's hold many lengths */
 	struct nft_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
@@ -192,7 +193,8 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 		if (c->verify || counts[i] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(n)) {
 			if (check_small_set(k, j, n, i, c, &e))
 				break;
-			dumped++;
+			dumped += !compared[be_kernel_set(n, i)];
+			compared[be_kernel_set(n, i)] = true;
 		} else {
 			large[i] = any_large = true;
 			large_total += counts[i];

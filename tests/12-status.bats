@@ -150,3 +150,10 @@ file_setup() {
 	jq_ok --argjson n "$(($(wc -l <"$WORK/big.txt") / 10 + 1))" \
 		'.kernel.sampled == false and .kernel.exact == true and .kernel.missing == $n'
 }
+
+@test "status --verify says how many kernel sets it compared, not how many prefix lengths" {
+	# the bans use four prefix lengths: four nftables sets; ipset holds every length in
+	# its four sets
+	ibs_ok status --verify --json
+	[[ "$(jq_val .kernel.method)" == *"compared 4 sets by dump"* ]] || fail "status said: $(jq_val .kernel.method)"
+}
