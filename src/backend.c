@@ -67,6 +67,11 @@ bool be_drops_empty_sets(const struct backend *b)
 	return b->kind == IPB_BACKEND_NFT;
 }
 
+unsigned be_kernel_set(const struct backend *b, unsigned idx)
+{
+	return DISPATCH(b, idx, ips_kind(plan_set_family(idx), plan_set_plen(idx)));
+}
+
 bool be_can_split(const struct backend *b)
 {
 	return b->kind == IPB_BACKEND_NFT;

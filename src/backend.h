@@ -37,6 +37,9 @@ uint64_t be_max_timeout_ms(const struct backend *b);
 /* nftables removes a prefix length's set (and rule) when its last ban goes; ipset keeps
  * its sets, which the host's iptables rules reference. */
 bool be_drops_empty_sets(const struct backend *b);
+/* Which of the backend's kernel sets holds set index idx: idx itself (nftables), or one
+ * of the four that hold every prefix length of a family (ipset). */
+unsigned be_kernel_set(const struct backend *b, unsigned idx);
 /* A huge load may be split into several kernel transactions (nftables). */
 bool be_can_split(const struct backend *b);
 /* The kernel lists timeouts in whole seconds (ipset), not milliseconds (nftables). */

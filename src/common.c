@@ -301,6 +301,14 @@ int64_t ipb_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms();
 }
 
+int64_t ipb_clock_skew_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ipb_now_ms() - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 void ipb_rfc3339(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;

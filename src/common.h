@@ -81,6 +81,9 @@ void strpool_free(struct strpool *sp);
 
 /* Wall-clock Unix time in milliseconds. */
 int64_t ipb_now_ms(void);
+/* How far ipbanset's clock is ahead of the monotonic one, which the kernel's element
+ * timeouts follow: it moves when the wall clock is stepped or the machine sleeps. */
+int64_t ipb_clock_skew_ms(void);
 
 /* RFC 3339 UTC ("2026-11-26T07:00:00Z"); buf >= 32 bytes. */
 void ipb_rfc3339(int64_t t, char *buf, size_t len);

@@ -964,12 +964,13 @@ static int record_generation(struct engine *g, unsigned ntx)
 
 	if (!ntx && !g->authoritative)
 		return 0;
-	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before)
+	/* a generation beyond ours: another program committed while this command ran, and
+	 * what it changed may not be what this command saw (reconcile trusts the record) */
+	if (be_get_genid(g->n, &genid, &e) || !g->have_genid_before || genid != g->genid_before + ntx)
 		trusted = false;
 	else if (!trusted && !journal_meta_get(g->j, "genid", &stored, &found, &e) && found &&
 		 !journal_meta_get(g->j, "genid_table", &table, &same, &e))
-		trusted = same && (uint64_t)table == handle && stored == g->genid_before &&
-			  genid == g->genid_before + ntx;
+		trusted = same && (uint64_t)table == handle && stored == g->genid_before;
 	/* the generation counts every table's commits: status trusts it only for the table
 	 * whose handle is recorded with it (a table made by this command has a new one) */
 	if (trusted && (g->table_was_missing || g->replace_table) &&
@@ -980,7 +981,38 @@ static int record_generation(struct engine *g, unsigned ntx)
 	if (journal_meta_set(g->j, "genid", value, &e) ||
 	    journal_meta_set(g->j, "genid_table", trusted ? (int64_t)handle : -1, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	/* the clocks as they were when the kernel was last made exact, not at a later
+	 * commit that only trusted the record (it would hide a step in between) */
+	if (g->authoritative && !g->trusted_record &&
+	    journal_meta_set(g->j, "genid_clock_skew_ms", ipb_clock_skew_ms(), &e))
+		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
 	return 0;
+}
+
+/* The kernel counts an element's timeout down on its own clock and the journal keeps
+ * expiries in wall-clock time: once the wall clock was stepped (or the machine slept)
+ * they disagree, and the kernel may hold bans the journal let go, or have dropped live
+ * ones. Beyond this, reconcile compares the sets. */
+#define CLOCK_SKEW_SLACK_MS 2000
+
+bool engine_kernel_as_left(struct engine *g)
+{
+	int64_t genid, table, skew;
+	bool found, same, clock;
+	struct ipb_err e;
+
+	if (!g->have_genid_before || !g->layout.table || g->replace_table)
+		return false;
+	if (journal_meta_get(g->j, "genid", &genid, &found, &e) || !found || genid < 0 ||
+	    journal_meta_get(g->j, "genid_table", &table, &same, &e) || !same || table < 0 ||
+	    journal_meta_get(g->j, "genid_clock_skew_ms", &skew, &clock, &e) || !clock)
+		return false;
+	if (llabs(ipb_clock_skew_ms() - skew) > CLOCK_SKEW_SLACK_MS) {
+		ipb_verbose(g->c, "the clock moved against the kernel's since ipbanset's last commit: "
+				  "the sets are compared");
+		return false;
+	}
+	return (uint32_t)genid == g->genid_before && (uint64_t)table == g->layout.table_handle;
 }
 
 static int restore_cb(void *arg, const struct ban *b)
@@ -999,18 +1031,52 @@ int engine_restore_set(struct engine *g, unsigned idx, struct ipb_err *e)
 	return journal_set_elements(g->j, family, plen, g->c->now, restore_cb, g, e);
 }
 
+static int target_order(const void *a, const void *b)
+{
+	return target_cmp(a, b);
+}
+
+/* The elements this command adds for bans that were not live before it: its additions,
+ * less those that replace an element it deletes (a retime). */
+static int own_new_elems(const struct engine *g, uint64_t *own)
+{
+	struct target *del = NULL;
+	size_t i, k, cap = 0;
+	unsigned idx;
+
+	*own = 0;
+	for (idx = 0; idx < PLAN_NSETS; idx++) {
+		const struct elemvec *a = &g->add[idx], *d = &g->del[idx];
+
+		if (d->n && ipb_grow(&del, &cap, d->n, sizeof(*del))) {
+			free(del);
+			return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+		}
+		for (k = 0; k < d->n; k++)
+			del[k] = d->v[k].t;
+		if (d->n)
+			qsort(del, d->n, sizeof(*del), target_order);
+		for (i = 0; i < a->n; i++)
+			*own += !d->n || !bsearch(&a->v[i].t, del, d->n, sizeof(*del), target_order);
+	}
+	free(del);
+	return 0;
+}
+
 /* The table is gone (a firewall reload, nft flush ruleset): rather than enforce only this
  * command's bans, load every live ban of the journal, which already holds this command's
  * changes, into the new table in the same batch. */
 static int restore_missing_table(struct engine *g)
 {
-	char what[IPB_NAME_MAX + 32];
-	uint64_t counts[PLAN_NSETS], total = 0;
+	uint64_t counts[PLAN_NSETS], total = 0, own;
 	struct ipb_err e;
 	unsigned i;
+	int r;
 
 	if (journal_set_rows(g->j, g->c->now, counts, &e))
 		return ipb_error("%s", e.msg), IPB_EXIT_SYSTEM;
+	if ((r = own_new_elems(g, &own)))
+		return r;
 	for (i = 0; i < PLAN_NSETS; i++) {
 		g->add[i].n = g->del[i].n = g->refresh[i].n = 0;
 		if (!counts[i])
@@ -1020,11 +1086,27 @@ static int restore_missing_table(struct engine *g)
 		total += g->add[i].n;
 	}
 	g->authoritative = true; /* the new table holds exactly the journal */
-	ipb_info(g->c, "%s is missing: %s it and %s the journal's %llu live ban%s",
-		 be_objects(&g->c->cfg, what, sizeof(what)), g->c->dry_run ? "would create" : "created",
-		 g->c->dry_run ? "restore" : "restored", (unsigned long long)total,
-		 total == 1 ? "" : "s");
+	g->note_restore = true;
+	g->restored_by_repair = total > own ? total - own : 0;
 	return 0;
+}
+
+/* Told only once it is true: after the journal committed, or as what a dry run would do. */
+static void note_restore(const struct engine *g)
+{
+	char what[IPB_NAME_MAX + 32];
+	uint64_t n = g->restored_by_repair;
+
+	if (!g->note_restore)
+		return;
+	be_objects(&g->c->cfg, what, sizeof(what));
+	if (!n)
+		ipb_info(g->c, "%s %s", what,
+			 g->c->dry_run ? "is missing: would create it" : "was missing: created it");
+	else
+		ipb_info(g->c, "%s %s missing: %s it and %s the journal's %llu other live ban%s", what,
+			 g->c->dry_run ? "is" : "was", g->c->dry_run ? "would create" : "created",
+			 g->c->dry_run ? "would restore" : "restored", (unsigned long long)n, n == 1 ? "" : "s");
 }
 
 /* ---- extending elements in place ----
@@ -1122,6 +1204,7 @@ int engine_finish(struct engine *g)
 	if (g->c->dry_run) {
 		journal_rollback(g->j);
 		g->began = false;
+		note_restore(g);
 		goto out;
 	}
 	if (journal_flush(g->j, &e)) { /* every journal write before the kernel's */
@@ -1133,7 +1216,8 @@ int engine_finish(struct engine *g)
 	if ((r = kernel_apply(g, create, &ntx)))
 		goto out;
 	ipb_phase(g->c, "kernel acked");
-	r = commit_journal(g, ntx);
+	if (!(r = commit_journal(g, ntx)))
+		note_restore(g);
 out:
 	engine_abort(g);
 	return r;

@@ -165,10 +165,16 @@ struct engine {
 	 * change) */
 	bool flush_chain, recreate_chain;
 	/* The generation at the start: if nobody else changed the ruleset since our last
-	 * commit, the one after ours may be trusted by status; reconcile and init make the
-	 * kernel exact, so theirs always may. */
+	 * commit, the one after ours may be trusted by status, reconcile and init; these two
+	 * make the kernel exact, so theirs may too, unless another program committed while
+	 * they ran. */
 	uint32_t genid_before;
 	bool have_genid_before, authoritative;
+	bool trusted_record; /* reconcile, init: took the kernel as left (engine_kernel_as_left) */
+	/* the table was missing and this command restores the journal's live bans: how
+	 * many of them were not this command's own, told once the journal committed */
+	bool note_restore;
+	uint64_t restored_by_repair;
 	/* per set, at the start: 0 unknown, 1 the journal has rows of it, 2 none (then a new
 	 * ban in it needs no look-up: targets are unique within a command) */
 	uint8_t set_rows[PLAN_NSETS];
@@ -253,6 +259,11 @@ int engine_change(struct engine *g, const struct target *t, const char *source, 
  * row's reason); anything else goes to engine_change. */
 int engine_change_known(struct engine *g, const struct target *t, const char *source,
 			int64_t newexp, int64_t have, const char *reason, const char *event_kind);
+
+/* Is the kernel exactly as this journal's last commit left it? True when the ruleset
+ * generation and the table's handle are those recorded then (see record_generation),
+ * and the wall clock kept pace with the kernel's since. */
+bool engine_kernel_as_left(struct engine *g);
 
 /* Journal event helper. */
 int engine_event(struct engine *g, const char *kind, const struct target *t, const char *source,

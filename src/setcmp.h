@@ -5,8 +5,9 @@
 
 #include "ipbanset.h"
 
-/* Above this many journal elements a set is not dumped: the kernel's set dump is
- * quadratic (100k: 0.16 s, 1M: 29 s here) while rewriting a set is linear (1M: ~1 s). */
+/* Above this many journal elements status does not dump a set but samples it: the
+ * kernel's set dump is quadratic (100k: 0.16 s, 1M: 29 s here). reconcile dumps one only
+ * when the ruleset changed since ipbanset's last commit. */
 #define SETCMP_DUMP_LIMIT 50000
 /* Kernel and journal expiries closer than this agree (jiffies rounding, batch time). */
 #define SETCMP_SLACK_MS 3000

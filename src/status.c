@@ -123,6 +123,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	uint64_t counts[PLAN_NSETS] = { 0 }, large_total = 0;
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
 	struct config want = c->cfg; /* with the hook, priority and verdict init applied */
+	bool compared[PLAN_NSETS] = { false }; /* by kernel set: ipset's hold many lengths */
 	struct nft_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
@@ -196,7 +197,8 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 		if (c->verify || counts[i] <= SETCMP_DUMP_LIMIT || !be_drops_empty_sets(n)) {
 			if (check_small_set(k, j, n, i, c, &e))
 				break;
-			dumped++;
+			dumped += !compared[be_kernel_set(n, i)];
+			compared[be_kernel_set(n, i)] = true;
 		} else {
 			large[i] = any_large = true;
 			large_total += counts[i];

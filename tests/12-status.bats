@@ -163,3 +163,10 @@ file_setup() {
 		return 1
 	fi
 }
+
+@test "status --verify says how many kernel sets it compared, not how many prefix lengths" {
+	# the bans use four prefix lengths: four nftables sets; ipset holds every length in
+	# its four sets
+	ibs_ok status --verify --json
+	[[ "$(jq_val .kernel.method)" == *"compared 4 sets by dump"* ]] || fail "status said: $(jq_val .kernel.method)"
+}

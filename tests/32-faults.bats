@@ -200,3 +200,22 @@ fill_but_256k_and_list_20000() {
 	jq_ok '.kernel.in_sync and .sources.feed == 200'
 	jq_ok ".total == $((24 + 8 + 4 + 200))"
 }
+
+# The table is gone and the next ban restores the journal's bans with its own: when the
+# journal then fails, nothing was created or restored, and no notice says otherwise.
+@test "journal full while a ban restores a missing table: no notice of a restore that did not happen" {
+	tiny_journal
+	ibs_init
+	ibs_ok ban -t 1h "$ATK_ADDR" 203.0.113.0/24
+	fill_but_256k_and_list_20000
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "2001:db8:%x:%x::1\n", int(i / 65536) + 16, i % 65536 }' >"$WORK/big"
+	kernel_wipe
+	run --separate-stderr ibs ban -t 1h -f "$WORK/big"
+	assert_status 4
+	assert_stderr_has "no space left"
+	[[ "$stderr" != *created* && "$stderr" != *restored* ]] || fail "ban said: $stderr"
+	refute kernel_has_table
+	rm "$TINY/ballast"
+	ibs_ok --json reconcile
+	jq_ok '.restored == 2'
+}

@@ -311,6 +311,8 @@ crash_swap() {
 	ibs_ok status --json
 	jq_ok '.kernel.in_sync == true'
 	[[ "$(jq_val .kernel.method)" == *"ipset sets listed"* ]]
+	# four sets, each listed once, not one per prefix length they hold
+	[[ "$(jq_val .kernel.method)" == *"compared 4 sets by dump"* ]] || fail "status said: $(jq_val .kernel.method)"
 	kernel_add_element v4_16 10.9.0.0 3600
 	ibs_ok status --json
 	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1'
