@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "duration.h"
@@ -18,29 +17,9 @@ static int64_t requested_timeout(const struct ctx *c)
 	return c->timeout_set ? c->timeout : c->cfg.default_timeout;
 }
 
-/* splitmix64: jitter needs spread, not secrecy; seeded once per run. */
-static uint64_t jitter_random(void)
-{
-	static uint64_t state;
-	uint64_t z;
-
-	if (!state && getrandom(&state, sizeof(state), 0) != sizeof(state))
-		state = (uint64_t)ipb_now_ms() ^ ((uint64_t)getpid() << 32);
-	z = (state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 int64_t ban_expiry(const struct ctx *c)
 {
-	int64_t t = requested_timeout(c);
-
-	if (t == 0)
-		return IPB_NEVER;
-	if (c->jitter > 0)
-		t += (int64_t)(jitter_random() % (uint64_t)(c->jitter + 1));
-	return c->now + t;
+	return duration_expiry(c->now, requested_timeout(c), c->jitter);
 }
 
 static int check_reason(const struct ctx *c)
@@ -85,7 +64,7 @@ int cmd_ban(struct ctx *c)
 		goto out;
 	expiry_summary(c, extra, sizeof(extra));
 	engine_summarize(&g, l.n, "ban", c->source, extra);
-	r = engine_ban_new(&g, &l, c->source, c->reason, &done);
+	r = engine_ban_new(&g, &l, c->source, c->reason, requested_timeout(c), &done);
 	if (done) {
 		if (!r)
 			engine_report(&g, "ban");
@@ -375,7 +354,7 @@ int cmd_sync(struct ctx *c)
 			goto out;
 		}
 		ipb_phase(c, "sync: a first import");
-		r = engine_ban_new(&g, &l, c->source, c->reason, &done);
+		r = engine_ban_new(&g, &l, c->source, c->reason, requested_timeout(c), &done);
 		if (!r)
 			sync_report(&s);
 		goto out;

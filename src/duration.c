@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "duration.h"
 
@@ -107,4 +109,27 @@ char *duration_format(int64_t secs, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lld%c", (long long)q, units[i].c);
 	return buf;
+}
+
+/* splitmix64: jitter needs spread, not secrecy; seeded once per run. */
+static uint64_t jitter_random(void)
+{
+	static uint64_t state;
+	uint64_t z;
+
+	if (!state && getrandom(&state, sizeof(state), 0) != sizeof(state))
+		state = (uint64_t)ipb_now_ms() ^ ((uint64_t)getpid() << 32);
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int64_t duration_expiry(int64_t now, int64_t timeout, int64_t jitter)
+{
+	if (timeout == 0)
+		return IPB_NEVER;
+	if (jitter > 0)
+		timeout += (int64_t)(jitter_random() % (uint64_t)(jitter + 1));
+	return now + timeout;
 }

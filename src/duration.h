@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Durations: "300", "1h30m", "2d", "permanent". Pure. */
+/* Durations: "300", "1h30m", "2d", "permanent". Pure, but for the jitter's random draw. */
 #ifndef IPBANSET_DURATION_H
 #define IPBANSET_DURATION_H
 
@@ -13,6 +13,10 @@
  * Units s m h d w, combinable ("1h30m"), each at most once, in descending order.
  * Returns 0 or -EINVAL ("invalid duration 'X'") / -ERANGE ("duration 'X' is too long"). */
 int duration_parse(const char *s, int64_t *secs, struct ipb_err *e);
+
+/* The expiry of a ban of timeout seconds made at now (timeout 0: permanent, IPB_NEVER),
+ * lengthened by a random 0..jitter seconds, drawn anew for each call. */
+int64_t duration_expiry(int64_t now, int64_t timeout, int64_t jitter);
 
 /* Human form of a span: "4m12s", "2d3h", "45s"; buf >= 32. */
 char *duration_format(int64_t secs, char *buf, size_t len);

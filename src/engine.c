@@ -1374,7 +1374,7 @@ bool engine_ban_new_applies(struct engine *g, const struct target_list *l)
 }
 
 int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
-		   const char *reason, bool *done)
+		   const char *reason, int64_t timeout, bool *done)
 {
 	struct new_rows nr = { .l = l };
 	bool create[PLAN_NSETS];
@@ -1386,7 +1386,7 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	if (!ban_new_applies(g, l))
 		return 0;
 	*done = true;
-	nr.expires = ban_expiry(g->c);
+	nr.expires = duration_expiry(g->c->now, timeout, 0);
 	nr.comment = engine_comment(g, source, reason);
 	r = IPB_EXIT_SYSTEM;
 	if (g->c->jitter > 0 && nr.expires != IPB_NEVER) { /* drawn here, for both threads */
@@ -1394,7 +1394,7 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 		    !(nr.jittered = malloc(l->n * sizeof(*nr.jittered))))
 			goto oom;
 		for (k = 0; k < l->n; k++)
-			nr.jittered[k] = ban_expiry(g->c);
+			nr.jittered[k] = duration_expiry(g->c->now, timeout, g->c->jitter);
 	}
 	for (k = 0; k < l->n; k++)
 		nr.count[plan_set_index(l->v[k].family, l->v[k].plen)]++;

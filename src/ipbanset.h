@@ -219,7 +219,7 @@ bool engine_ban_new_applies(struct engine *g, const struct target_list *l);
  * caller goes target by target (always with the ipset backend, whose bulk path is the
  * swap-based batch of engine_finish). Targets sorted and unique (read_targets). */
 int engine_ban_new(struct engine *g, const struct target_list *l, const char *source,
-		   const char *reason, bool *done);
+		   const char *reason, int64_t timeout, bool *done); /* timeout: seconds, 0 permanent */
 /* Build the batch (sets and rules created/removed as the journal now requires), send it,
  * record the kernel generation and commit the journal; or, with --dry-run, roll back.
  * Returns exit status, having printed any error. Always releases everything. */
