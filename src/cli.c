@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Command-line plumbing shared by the commands: messages, targets, the journal. */
+/* Command-line plumbing shared by the commands: targets (with the allowlist and the
+ * SSH and self guards) and opening the journal. */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -12,78 +13,6 @@
 #include <unistd.h>
 
 #include "ipbanset.h"
-
-static void vmessage(const char *fmt, va_list ap)
-{
-	fputs("ipbanset: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-/* The run's first error, for the JSON error object (ipb_json_error). */
-static char first_error[IPB_ERRLEN];
-
-void ipb_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (!first_error[0] && strncmp(fmt, "warning: ", 9)) {
-		va_list copy;
-
-		va_copy(copy, ap);
-		vsnprintf(first_error, sizeof(first_error), fmt, copy);
-		va_end(copy);
-	}
-	vmessage(fmt, ap);
-	va_end(ap);
-}
-
-void ipb_json_error(int status)
-{
-	struct strbuf sb;
-
-	sb_init(&sb);
-	sb_printf(&sb, "{\"error\": ");
-	sb_json_str(&sb, first_error[0] ? first_error : "failed");
-	sb_printf(&sb, ", \"exit\": %d}\n", status);
-	if (sb.buf)
-		fputs(sb.buf, stdout);
-	sb_free(&sb);
-}
-
-void ipb_info(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->quiet)
-		return;
-	va_start(ap, fmt);
-	vmessage(fmt, ap);
-	va_end(ap);
-}
-
-void ipb_verbose(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!c->verbose)
-		return;
-	va_start(ap, fmt);
-	vmessage(fmt, ap);
-	va_end(ap);
-}
-
-void ipb_phase(const struct ctx *c, const char *what)
-{
-	if (c->verbose)
-		fprintf(stderr, "ipbanset: %6lld ms  %s\n", (long long)(ipb_now_ms() - c->now_ms), what);
-}
-
-int ipb_exit_for(int err)
-{
-	return err == -EINVAL ? IPB_EXIT_USAGE : IPB_EXIT_SYSTEM;
-}
 
 static int targets_from_args(struct ctx *c, struct target_list *l)
 {
@@ -255,36 +184,5 @@ int read_targets(struct ctx *c, struct target_list *l, bool check_allow)
 		return r;
 	plan_sort_unique(l);
 	ipb_phase(c, "targets checked and sorted");
-	return 0;
-}
-
-int open_journal(struct ctx *c, struct journal **j, bool create)
-{
-	struct ipb_err e;
-	struct stat st;
-	int r;
-
-	/* a dry run creates no journal: with none yet, it plans against an empty one */
-	/* lstat: a dangling symlink is not "no journal"; journal_open refuses it */
-	if (create && c->dry_run && lstat(c->cfg.db, &st) < 0 && errno == ENOENT)
-		r = journal_open_scratch(j, c->cfg.db, &e);
-	else
-		r = journal_open(j, c->cfg.db, create, !create, &e);
-	if (r == -ENOENT && !create) {
-		*j = NULL; /* no journal yet: readers see no bans */
-		return 0;
-	}
-	if (r) {
-		ipb_error("%s", e.msg);
-		if (c->db_env)
-			ipb_error("(the journal path came from $%s)", c->db_env);
-		return IPB_EXIT_SYSTEM;
-	}
-	if (owner_binding(c, *j, false, &e)) { /* engine_start records a new binding */
-		ipb_error("%s", e.msg);
-		journal_close(*j);
-		*j = NULL;
-		return IPB_EXIT_SYSTEM;
-	}
 	return 0;
 }

@@ -14,7 +14,8 @@
 #include <time.h>
 
 #include "duration.h"
-#include "ipbanset.h"
+#include "engine.h"
+#include "owner.h"
 
 /* ---- a chunked arena for element comments: pointers stay valid until freed ---- */
 struct pool {

@@ -18,8 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
-#include "ipbanset.h"
+#include "owner.h"
 
 #define OWNER_ID_KEY "journal_id"
 #define OWNER_BINDING_KEY "binding"
@@ -119,5 +120,36 @@ int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t 
 				  use == OWNER_DELETE ? "delete those objects first"
 						      : "it is not a table an older ipbanset made"),
 		       -EPERM;
+	return 0;
+}
+
+int open_journal(struct ctx *c, struct journal **j, bool create)
+{
+	struct ipb_err e;
+	struct stat st;
+	int r;
+
+	/* a dry run creates no journal: with none yet, it plans against an empty one */
+	/* lstat: a dangling symlink is not "no journal"; journal_open refuses it */
+	if (create && c->dry_run && lstat(c->cfg.db, &st) < 0 && errno == ENOENT)
+		r = journal_open_scratch(j, c->cfg.db, &e);
+	else
+		r = journal_open(j, c->cfg.db, create, !create, &e);
+	if (r == -ENOENT && !create) {
+		*j = NULL; /* no journal yet: readers see no bans */
+		return 0;
+	}
+	if (r) {
+		ipb_error("%s", e.msg);
+		if (c->db_env)
+			ipb_error("(the journal path came from $%s)", c->db_env);
+		return IPB_EXIT_SYSTEM;
+	}
+	if (owner_binding(c, *j, false, &e)) { /* engine_start records a new binding */
+		ipb_error("%s", e.msg);
+		journal_close(*j);
+		*j = NULL;
+		return IPB_EXIT_SYSTEM;
+	}
 	return 0;
 }

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ipbanset.h"
+#include "owner.h"
 
 void tamper_check(const struct nft_layout *l, const struct config *cfg, struct tamper *t)
 {
