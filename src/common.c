@@ -277,28 +277,14 @@ void strpool_free(struct strpool *sp)
 	sp->last = NULL;
 }
 
-/* IPBANSET_TEST_CLOCK_OFFSET=SECONDS moves ipbanset's clock (not the kernel's): the test
- * suite uses it to see what happens to a 60-day ban after 40 days. */
-static int64_t clock_offset_ms(void)
-{
-	static int64_t offset = -1;
-	const char *s;
-
-	if (offset < 0) {
-		s = getenv("IPBANSET_TEST_CLOCK_OFFSET");
-		offset = s && *s ? strtoll(s, NULL, 10) * 1000 : 0;
-		if (offset < 0 || offset > (int64_t)3650 * 86400 * 1000)
-			offset = 0;
-	}
-	return offset;
-}
+int64_t ipb_clock_offset_ms;
 
 int64_t ipb_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms();
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ipb_clock_offset_ms;
 }
 
 int64_t ipb_clock_skew_ms(void)

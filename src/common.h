@@ -79,8 +79,10 @@ struct strpool {
 const char *strpool_add(struct strpool *sp, const char *s);
 void strpool_free(struct strpool *sp);
 
-/* Wall-clock Unix time in milliseconds. */
+/* Wall-clock Unix time in milliseconds, moved by ipb_clock_offset_ms (0; main sets it
+ * from the test suite's IPBANSET_TEST_CLOCK_OFFSET). */
 int64_t ipb_now_ms(void);
+extern int64_t ipb_clock_offset_ms;
 /* How far ipbanset's clock is ahead of the monotonic one, which the kernel's element
  * timeouts follow: it moves when the wall clock is stepped or the machine sleeps. */
 int64_t ipb_clock_skew_ms(void);

@@ -38,7 +38,36 @@ int config_defaults(struct config *c)
 	c->history_max_rows = 1000000;
 	c->backend = IPB_BACKEND_NFT;
 	c->maxelem = IPB_DEFAULT_MAXELEM;
+	c->tuning = (struct tuning){ .batch_elements = IPB_DEFAULT_BATCH_ELEMENTS,
+				     .refresh_min = IPB_DEFAULT_REFRESH_MIN,
+				     .ipset_swap_min = IPB_DEFAULT_IPSET_SWAP_MIN };
 	return allow_default(c, "127.0.0.0/8") || allow_default(c, "::1") ? -ENOMEM : 0;
+}
+
+/* A count from the environment into *v; false (and *v kept) when unset, empty, not a
+ * number, or 0 where 0 is not allowed. */
+static bool env_count(const char *name, bool zero_ok, size_t *v)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long n;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*end || errno || (n == 0 && !zero_ok) || n > SIZE_MAX || *s == '-')
+		return false;
+	*v = (size_t)n;
+	return true;
+}
+
+void config_tuning_from_env(struct config *c)
+{
+	env_count("IPBANSET_BATCH_ELEMENTS", false, &c->tuning.batch_elements);
+	env_count("IPBANSET_REFRESH_MIN", true, &c->tuning.refresh_min);
+	c->tuning.ipset_swap_forced =
+		env_count("IPBANSET_IPSET_SWAP_MIN", true, &c->tuning.ipset_swap_min);
 }
 
 void config_free(struct config *c)

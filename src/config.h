@@ -18,6 +18,10 @@ enum ipb_self { IPB_SELF_WARN, IPB_SELF_REFUSE }; /* a ban that covers the host'
 #define IPB_DEFAULT_MAXELEM 1048576 /* ipset: elements per set */
 #define IPB_MAXELEM_MAX 2147483647
 
+#define IPB_DEFAULT_BATCH_ELEMENTS 100000 /* the kernel's hash set grows between transactions */
+#define IPB_DEFAULT_REFRESH_MIN 1000	  /* fewer changes: delete and re-add, no probe */
+#define IPB_DEFAULT_IPSET_SWAP_MIN 1000	  /* fewer changes: never rebuild an ipset set */
+
 struct config {
 	char table[IPB_NAME_MAX];
 	char db[PATH_MAX];
@@ -34,9 +38,19 @@ struct config {
 	enum ipb_backend backend; /* built-in nftables */
 	uint32_t maxelem;	  /* ipset sets' maxelem, built-in IPB_DEFAULT_MAXELEM */
 	enum ipb_self protect_self; /* built-in warn */
+	/* Tuning, from the environment only (config_tuning_from_env); for tests and
+	 * benchmarks, see tests/README.md. */
+	struct tuning {
+		size_t batch_elements; /* IPBANSET_BATCH_ELEMENTS: per kernel transaction */
+		size_t refresh_min;    /* IPBANSET_REFRESH_MIN: extend in place from this many */
+		size_t ipset_swap_min; /* IPBANSET_IPSET_SWAP_MIN: rebuild at this many changes */
+		bool ipset_swap_forced; /* ... whatever the set holds (set in the environment) */
+	} tuning;
 };
 
 int config_defaults(struct config *c); /* -ENOMEM */
+/* The tuning knobs from the environment, over their defaults; read once, by main. */
+void config_tuning_from_env(struct config *c);
 void config_free(struct config *c);
 
 /* Parse a whole config text. name is used in messages: "NAME:LINE: unknown key 'x'".

@@ -748,23 +748,9 @@ static void report_kernel_error(const struct tags *tg, size_t bad_tag,
  * undoes the transactions already committed (a crash part-way is repaired by
  * reconcile, as always). */
 
-/* A count from the environment: def when unset, empty or not a number (and when 0 if
- * !zero_ok). Tuning knobs for tests and benchmarks, documented in the man page. */
-static size_t env_count(const char *name, size_t def, bool zero_ok)
+static size_t tx_limit(const struct engine *g)
 {
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s)
-		return def;
-	v = strtoull(s, &end, 10);
-	return *end || (v == 0 && !zero_ok) || v > SIZE_MAX ? def : (size_t)v;
-}
-
-static size_t tx_limit(void)
-{
-	return env_count("IPBANSET_BATCH_ELEMENTS", 100000, false);
+	return g->c->cfg.tuning.batch_elements;
 }
 
 /* Whether a batch may be split: it only adds (and makes what it adds to). */
@@ -1118,14 +1104,9 @@ static void note_restore(const struct engine *g)
  * long, so from IPBANSET_REFRESH_MIN extensions on (default 1000; 0 = never) the
  * command asks the kernel first, with a throwaway table. */
 
-static size_t refresh_min(void)
-{
-	return env_count("IPBANSET_REFRESH_MIN", 1000, true);
-}
-
 static bool use_refresh(struct engine *g, unsigned *ntx)
 {
-	size_t total = 0, min = refresh_min();
+	size_t total = 0, min = g->c->cfg.tuning.refresh_min;
 	struct ipb_err left;
 	unsigned i;
 	bool ok;
@@ -1148,7 +1129,7 @@ static bool use_refresh(struct engine *g, unsigned *ntx)
 static int kernel_apply(struct engine *g, const bool create[PLAN_NSETS], unsigned *ntx)
 {
 	struct tags tg = { .n = 0 };
-	size_t bad_tag = SIZE_MAX, limit = tx_limit();
+	size_t bad_tag = SIZE_MAX, limit = tx_limit(g);
 	struct ipb_err e;
 	bool refresh;
 
@@ -1399,8 +1380,8 @@ int engine_ban_new(struct engine *g, const struct target_list *l, const char *so
 	}
 	for (k = 0; k < l->n; k++)
 		nr.count[plan_set_index(l->v[k].family, l->v[k].plen)]++;
-	if (l->n > tx_limit() && split_allowed(g))
-		nr.chunk = tx_limit();
+	if (l->n > tx_limit(g) && split_allowed(g))
+		nr.chunk = tx_limit(g);
 	/* reserved here, written by the kernel thread: reserving touches no page */
 	for (i = 0; i < PLAN_NSETS; i++) {
 		size_t want = nr.chunk && nr.chunk < nr.count[i] ? nr.chunk : nr.count[i];
@@ -1500,7 +1481,7 @@ static void *stream_run(void *arg)
 {
 	struct engine *g = arg;
 	struct stream *st = g->stream;
-	size_t from = 0, n, want, limit = tx_limit(), bad = SIZE_MAX, sizes[PLAN_NSETS];
+	size_t from = 0, n, want, limit = tx_limit(g), bad = SIZE_MAX, sizes[PLAN_NSETS];
 	struct tags tg = { .n = 0 };
 	struct ipb_err e;
 	bool done, failed;
@@ -1543,7 +1524,7 @@ void engine_stream_start(struct engine *g, const uint64_t rows[PLAN_NSETS])
 	/* nftables only (several transactions, taken back by deleting the table): the ipset
 	 * backend restores its sets in one swap-based batch in engine_finish */
 	if (!be_can_split(g->n) || g->layout.table || g->replace_table || g->c->dry_run ||
-	    total <= tx_limit() || total > SIZE_MAX / 2)
+	    total <= tx_limit(g) || total > SIZE_MAX / 2)
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st)

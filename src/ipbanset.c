@@ -379,6 +379,7 @@ static int apply_settings(struct ctx *c, const struct pending *p)
 
 	if (config_defaults(&c->cfg))
 		return ipb_error("out of memory"), IPB_EXIT_SYSTEM;
+	config_tuning_from_env(&c->cfg);
 	r = config_load(c->config_path, c->config_explicit, &c->cfg, &e);
 	if (r == -ENOENT && c->config_explicit)
 		return ipb_error("config file %s: %s", c->config_path, strerror(ENOENT)), IPB_EXIT_USAGE;
@@ -609,10 +610,24 @@ static int run_args(struct ctx *c, int argc, char **argv)
 	return r;
 }
 
+/* IPBANSET_TEST_CLOCK_OFFSET=SECONDS moves ipbanset's clock (not the kernel's): the test
+ * suite uses it to see what happens to a 60-day ban after 40 days (tests/README.md). */
+static void test_clock(void)
+{
+	const char *s = getenv("IPBANSET_TEST_CLOCK_OFFSET");
+	long long v = s && *s ? strtoll(s, NULL, 10) : 0;
+
+	if (v > 0 && v <= 3650LL * 86400)
+		ipb_clock_offset_ms = v * 1000;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { .config_path = IPB_DEFAULT_CONFIG, .source = "manual", .max_removals = -1 };
-	int r = run_args(&c, argc, argv);
+	int r;
+
+	test_clock();
+	r = run_args(&c, argc, argv);
 
 	if (r >= IPB_EXIT_USAGE && !c.json_printed &&
 	    (c.json || (!options_read && argv_wants_json(argc, argv))))

@@ -17,7 +17,6 @@
 #define IPS_LINE_MAX 1024
 /* At or above this many changes to one set, it is rebuilt and swapped in rather than
  * changed element by element (IPBANSET_IPSET_SWAP_MIN overrides, for tests). */
-#define IPS_SWAP_MIN 1000
 /* ... and at least 1/IPS_SWAP_SHARE as many as it holds. */
 #define IPS_SWAP_SHARE 4
 
@@ -55,6 +54,8 @@ struct ips {
 	struct ipset_session *s;
 	char name[IPS_NKINDS][IPS_NAME_MAX], tmp[IPS_NKINDS][IPS_NAME_MAX];
 	uint32_t maxelem;
+	size_t swap_min; /* rebuild a set at this many changes (and by share of its size) */
+	bool swap_forced; /* ... whatever its size (IPBANSET_IPSET_SWAP_MIN, tests) */
 	bool exists[IPS_NKINDS];
 	bool tmp_exists[IPS_NKINDS]; /* left by a command killed while it rebuilt a set */
 	bool layout_read;
@@ -270,6 +271,8 @@ int ips_open(struct ips **pp, const struct config *cfg, struct ipb_err *e)
 	if (!p)
 		return ipb_seterr(e, "out of memory"), -ENOMEM;
 	p->maxelem = cfg->maxelem;
+	p->swap_min = cfg->tuning.ipset_swap_min;
+	p->swap_forced = cfg->tuning.ipset_swap_forced;
 	for (k = 0; k < IPS_NKINDS; k++) {
 		ips_set_name(cfg->table, k, p->name[k], sizeof(p->name[k]));
 		snprintf(p->tmp[k], sizeof(p->tmp[k]), "%s-tmp", p->name[k]);
@@ -870,23 +873,6 @@ static int destroy_line(struct ips *p, const char *set)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* IPBANSET_IPSET_SWAP_MIN=N (tests): rebuild at N changes, whatever the set holds. */
-static bool swap_min_forced(size_t *min)
-{
-	const char *s = getenv("IPBANSET_IPSET_SWAP_MIN");
-	char *end;
-	unsigned long long v;
-
-	*min = IPS_SWAP_MIN;
-	if (!s || !*s)
-		return false;
-	v = strtoull(s, &end, 10);
-	if (*end)
-		return false;
-	*min = (size_t)v;
-	return true;
-}
-
 static int op_index_cmp(const void *a, const void *b, void *arg)
 {
 	const struct ips_op *ops = arg;
@@ -1159,8 +1145,8 @@ static int check_ops(struct ips *p, size_t *bad_tag, struct ipb_err *e)
  * with a 1% change is changed in place, not listed and rebuilt. */
 static int plan_swaps(struct ips *p, bool swap[IPS_NKINDS], struct ipb_err *e)
 {
-	size_t count[IPS_NKINDS] = { 0 }, min, i, entries;
-	bool forced = swap_min_forced(&min);
+	size_t count[IPS_NKINDS] = { 0 }, min = p->swap_min, i, entries;
+	bool forced = p->swap_forced; /* tests: rebuild at min changes, whatever the set holds */
 	unsigned k;
 	int r;
 
