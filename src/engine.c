@@ -982,24 +982,36 @@ static int record_generation(struct engine *g, unsigned ntx)
  * ones. Beyond this, reconcile compares the sets. */
 #define CLOCK_SKEW_SLACK_MS 2000
 
-bool engine_kernel_as_left(struct engine *g)
+bool engine_generation_trusted(struct journal *j, uint32_t genid, uint64_t table_handle,
+			       bool *clock_moved)
 {
-	int64_t genid, table, skew;
+	int64_t recorded, table, skew;
 	bool found, same, clock;
 	struct ipb_err e;
 
+	*clock_moved = false;
+	if (journal_meta_get(j, "genid", &recorded, &found, &e) || !found || recorded < 0 ||
+	    journal_meta_get(j, "genid_table", &table, &same, &e) || !same || table < 0 ||
+	    journal_meta_get(j, "genid_clock_skew_ms", &skew, &clock, &e) || !clock)
+		return false;
+	if ((uint32_t)recorded != genid || (uint64_t)table != table_handle)
+		return false;
+	*clock_moved = llabs(ipb_clock_skew_ms() - skew) > CLOCK_SKEW_SLACK_MS;
+	return !*clock_moved;
+}
+
+bool engine_kernel_as_left(struct engine *g)
+{
+	bool moved;
+
 	if (!g->have_genid_before || !g->layout.table || g->replace_table)
 		return false;
-	if (journal_meta_get(g->j, "genid", &genid, &found, &e) || !found || genid < 0 ||
-	    journal_meta_get(g->j, "genid_table", &table, &same, &e) || !same || table < 0 ||
-	    journal_meta_get(g->j, "genid_clock_skew_ms", &skew, &clock, &e) || !clock)
-		return false;
-	if (llabs(ipb_clock_skew_ms() - skew) > CLOCK_SKEW_SLACK_MS) {
+	if (engine_generation_trusted(g->j, g->genid_before, g->layout.table_handle, &moved))
+		return true;
+	if (moved)
 		ipb_verbose(g->c, "the clock moved against the kernel's since ipbanset's last commit: "
 				  "the sets are compared");
-		return false;
-	}
-	return (uint32_t)genid == g->genid_before && (uint64_t)table == g->layout.table_handle;
+	return false;
 }
 
 static int restore_cb(void *arg, const struct ban *b)

@@ -142,6 +142,11 @@ int engine_change_known(struct engine *g, const struct target *t, const char *so
  * generation and the table's handle are those recorded then (see record_generation),
  * and the wall clock kept pace with the kernel's since. */
 bool engine_kernel_as_left(struct engine *g);
+/* The same test for any reader of journal j: genid and the table's handle are those
+ * recorded at the journal's last trusted commit, and the clock kept pace since
+ * (*clock_moved says when it did not). */
+bool engine_generation_trusted(struct journal *j, uint32_t genid, uint64_t table_handle,
+			       bool *clock_moved);
 
 /* Journal event helper. */
 int engine_event(struct engine *g, const char *kind, const struct target *t, const char *source,

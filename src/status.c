@@ -128,8 +128,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	struct backend *n = NULL;
 	struct ipb_err e;
 	uint32_t genid = 0;
-	int64_t recorded = 0, handle = 0;
-	bool found = false, same_table = false;
+	bool clock_moved = false;
 	uint64_t id;
 	unsigned i, dumped = 0;
 
@@ -175,11 +174,8 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	}
 	/* the generation is the whole ruleset's: it is trusted for this table only when it
 	 * was recorded for this very table (its handle), which our commit made exact */
-	if (!be_get_genid(n, &genid, &e) && j && !journal_meta_get(j, "genid", &recorded, &found, &e))
-		journal_meta_get(j, "genid_table", &handle, &same_table, &e);
-	same_table = same_table && (uint64_t)handle == l.table_handle;
-	if (!c->verify && !broken && found && same_table && recorded >= 0 &&
-	    (uint32_t)recorded == genid) {
+	if (!c->verify && !broken && j && !be_get_genid(n, &genid, &e) &&
+	    engine_generation_trusted(j, genid, l.table_handle, &clock_moved)) {
 		k->in_sync = true;
 		snprintf(k->method, sizeof(k->method),
 			 "ruleset generation %u unchanged since ipbanset's last commit", genid);

@@ -349,3 +349,14 @@ events() {
 	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json reconcile
 	jq_ok '.changed == false'
 }
+
+@test "after the wall clock was stepped, status compares the sets too, and finds the drift" {
+	ibs_ok ban -t 1h "$ATK_ADDR"
+	ibs_ok ban -t 3h 198.51.100.3
+	ibs_ok --json status
+	jq_ok '.kernel.in_sync == true'
+	is_ipset || jq_ok '.kernel.method | test("generation")' # ipset has none
+	# two hours on by the wall clock alone: the kernel still holds the first ban
+	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
+	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and (.kernel.method | test("generation") | not)'
+}
