@@ -692,7 +692,8 @@ static void build_tail(struct engine *g, const bool create[PLAN_NSETS])
 			be_batch_del_rule(g->n, g->layout.rule_handle[i]);
 		if (g->drop_set[i] && g->layout.set[i])
 			be_batch_del_set(g->n, fam, plen);
-		if (create[i] || g->drop_set[i])
+		/* a set's rule that build_head put back is a change too */
+		if (create[i] || g->drop_set[i] || (g->layout.set[i] && !g->layout.rule[i]))
 			g->structure_changed = true;
 	}
 }

@@ -360,3 +360,17 @@ events() {
 	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
 	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and (.kernel.method | test("generation") | not)'
 }
+
+@test "reconcile puts back a set's rule deleted behind its back, and reports the change" {
+	skip_unless_nft "ipbanset's own nftables rule; with ipset the host's iptables rules reference the sets"
+	ibs_ok ban "$ATK_ADDR"
+	local handle
+	handle=$(nft_json | jq '.nftables[] | select(.rule) | .rule.handle')
+	ip netns exec "$SRV" nft delete rule inet ipbanset filter handle "$handle"
+	assert_reachable "$ATK_ADDR"
+	ibs_ok --json reconcile
+	jq_ok '.changed == true'
+	assert_dropped "$ATK_ADDR"
+	ibs_ok --json reconcile
+	jq_ok '.changed == false'
+}
