@@ -110,11 +110,15 @@ file_setup() {
 	ibs_ok unban "$ATK_ADDR"
 	kernel_restore "$WORK/saved.nft"
 	ibs_ok reconcile
-	[[ "$output" != *large* ]]
+	[[ "$output" != *large* ]] || fail "reconcile said: $output"
+	# the restore gave 198.51.100.3 its saved time left: on a slow machine (ASan) the
+	# seconds the save and restore took make its kernel expiry later, which is retimed
 	if is_ipset; then # deleted in place: ipset lists the whole set
-		[ "$output" = "reconcile: restored 0, removed 1, retimed 0" ]
+		[[ "$output" =~ ^"reconcile: restored 0, removed 1, retimed "[01]$ ]] ||
+			fail "reconcile said: $output"
 	else # a dump that finds a stray rewrites the set (see repair_by_diff)
-		[ "$output" = "reconcile: restored 0, removed 1, retimed 0, rewrote 1 set" ]
+		[[ "$output" =~ ^"reconcile: restored 0, removed 1, retimed "[01]", rewrote 1 set"$ ]] ||
+			fail "reconcile said: $output"
 	fi
 	assert_kernel_lacks v4_32 "$ATK_ADDR"
 }
@@ -261,9 +265,11 @@ events() {
 	[[ "$(jq_val .kernel.method)" == *generation* ]] || fail "status compared: $(jq_val .kernel.method)"
 }
 
-@test "drift in a large set is found and repaired: deleted elements, a stray, a flushed set, a wipe" {
+# Below RECONCILE_DUMP_MAX (250000) reconcile compares a set of any size the same way: 6000
+# bans make the same path as 60000 in a tenth of the time.
+@test "drift in a set is found and repaired: deleted elements, a stray, a flushed set, a wipe" {
 	local t0
-	big_list 60000
+	big_list 6000
 	ibs_ok ban -t 1h -s big -f "$WORK/big.txt"
 	is_ipset || t0=$(big_timeout 2001:db8:10:7::1)
 	kernel_del_element v6_128 2001:db8:10::1
@@ -288,20 +294,20 @@ events() {
 
 	big_flush
 	ibs_ok -n --json init
-	jq_ok '.changed == true and .restored == 60000'
+	jq_ok '.changed == true and .restored == 6000'
 	refute big_has 2001:db8:10:7::1
 	ibs_ok --json init
-	jq_ok '.changed == true and .restored == 60000'
+	jq_ok '.changed == true and .restored == 6000'
 	big_has 2001:db8:10:7::1
 
 	kernel_wipe
 	ibs_ok --json reconcile
-	jq_ok '.changed == true and .restored == 60000'
+	jq_ok '.changed == true and .restored == 6000'
 	big_has 2001:db8:10:7::1
 	ibs_ok --json reconcile
 	jq_ok '.changed == false'
 	ibs_ok status --verify --json
-	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .total == 60000'
+	jq_ok '.kernel.in_sync == true and .kernel.missing == 0 and .kernel.unexpected == 0 and .total == 6000'
 }
 
 @test "reconcile records a history event only when it repaired something" {
@@ -355,10 +361,10 @@ events() {
 	ibs_ok ban -t 3h 198.51.100.3
 	ibs_ok --json status
 	jq_ok '.kernel.in_sync == true'
-	is_ipset || jq_ok '.kernel.method | test("generation")' # ipset has none
+	is_ipset || jq_ok '.kernel.method | test("unchanged since")' # ipset has no generation
 	# two hours on by the wall clock alone: the kernel still holds the first ban
 	IPBANSET_TEST_CLOCK_OFFSET=7200 ibs_ok --json status
-	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and (.kernel.method | test("generation") | not)'
+	jq_ok '.kernel.in_sync == false and .kernel.unexpected == 1 and (.kernel.method | test("unchanged since") | not)'
 }
 
 @test "reconcile puts back a set's rule deleted behind its back, and reports the change" {
