@@ -10,30 +10,10 @@
 #include "duration.h"
 #include "ipbanset.h"
 
-#define REASON_MAX 1024 /* bytes kept in the journal; the kernel comment is shorter */
-
-static int64_t requested_timeout(const struct ctx *c)
-{
-	return c->timeout_set ? c->timeout : c->cfg.default_timeout;
-}
-
-int64_t ban_expiry(const struct ctx *c)
-{
-	return duration_expiry(c->now, requested_timeout(c), c->jitter);
-}
-
-static int check_reason(const struct ctx *c)
-{
-	if (c->reason && strlen(c->reason) > REASON_MAX)
-		return ipb_error("reason is %zu bytes long; at most %d", strlen(c->reason), REASON_MAX),
-		       IPB_EXIT_USAGE;
-	return 0;
-}
-
 /* The summary event's account of the expiries, "expires ..." or "permanent". */
 static void expiry_summary(const struct ctx *c, char *buf, size_t len)
 {
-	int64_t t = requested_timeout(c);
+	int64_t t = ban_timeout(c);
 	char a[32], b[32];
 
 	if (t == 0) {
@@ -64,7 +44,7 @@ int cmd_ban(struct ctx *c)
 		goto out;
 	expiry_summary(c, extra, sizeof(extra));
 	engine_summarize(&g, l.n, "ban", c->source, extra);
-	r = engine_ban_new(&g, &l, c->source, c->reason, requested_timeout(c), &done);
+	r = engine_ban_new(&g, &l, c->source, c->reason, ban_timeout(c), &done);
 	if (done) {
 		if (!r)
 			engine_report(&g, "ban");
@@ -337,7 +317,7 @@ int cmd_sync(struct ctx *c)
 	s.g = &g;
 	s.want = &l;
 	s.cur = &cur;
-	s.timeout = requested_timeout(c);
+	s.timeout = ban_timeout(c);
 	/* The source's first import into prefix lengths the journal has never held: every
 	 * listed target is an add, so it takes ban -f's path (rows and kernel side by side). */
 	if (!cur.n && engine_ban_new_applies(&g, &l)) {
@@ -354,7 +334,7 @@ int cmd_sync(struct ctx *c)
 			goto out;
 		}
 		ipb_phase(c, "sync: a first import");
-		r = engine_ban_new(&g, &l, c->source, c->reason, requested_timeout(c), &done);
+		r = engine_ban_new(&g, &l, c->source, c->reason, ban_timeout(c), &done);
 		if (!r)
 			sync_report(&s);
 		goto out;
