@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Making the kernel's sets and ipbanset's chain what the journal and init's settings
  * say, in the command's batch: the repair init and reconcile make (gc too, on ipset), its
- * counts, report and history event, and the removal of a table a probe left behind. */
+ * counts, report and history event, the removal of a table a probe left behind, and
+ * the comparison of one set that status reports too. */
 #include <stdio.h>
 #include <string.h>
 
 #include "repair.h"
-#include "setcmp.h"
+
+static int jelem_cb(void *arg, const struct ban *b)
+{
+	return setcmp_journal_elem(arg, &b->t, b->expires, b->source, b->reason);
+}
+
+int repair_compare_set(struct setcmp *s, struct journal *j, struct backend *n, unsigned idx,
+		       int64_t now, int64_t now_ms, struct ipb_err *e)
+{
+	unsigned family = plan_set_family(idx), plen = plan_set_plen(idx);
+	int r;
+
+	r = journal_set_elements(j, family, plen, now, jelem_cb, s, e);
+	if (!r)
+		r = be_dump_set(n, family, plen, setcmp_kernel_elem, s, e);
+	if (!r)
+		r = setcmp_diff(s, now_ms, be_max_timeout_ms(n), e);
+	return r;
+}
 
 /* Dump the set, compare, and fix only what differs. */
 static int repair_by_diff(struct engine *g, unsigned idx, struct repair_stats *st, struct ipb_err *e)
@@ -16,10 +35,7 @@ static int repair_by_diff(struct engine *g, unsigned idx, struct repair_stats *s
 	size_t i;
 	int r;
 
-	r = setcmp_load_journal(&s, g->j, idx, g->c->now, e);
-	if (!r)
-		r = setcmp_compare(&s, g->n, idx, g->c->now_ms, e);
-	if (r)
+	if ((r = repair_compare_set(&s, g->j, g->n, idx, g->c->now, g->c->now_ms, e)))
 		goto out;
 	/* A dump while the kernel resizes its hash table can skip elements (a crashed bulk
 	 * load leaves it resizing): deleting only the strays it saw could leave others. So
