@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Command-line plumbing shared by the commands: targets (with the allowlist and the
- * SSH and self guards) and opening the journal. */
+ * SSH and self guards), and a ban's timeout, expiry and reason (ban, sync). */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -12,7 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "ipbanset.h"
+
+#define REASON_MAX 1024 /* bytes kept in the journal; the kernel comment is shorter */
 
 static int targets_from_args(struct ctx *c, struct target_list *l)
 {
@@ -184,5 +187,23 @@ int read_targets(struct ctx *c, struct target_list *l, bool check_allow)
 		return r;
 	plan_sort_unique(l);
 	ipb_phase(c, "targets checked and sorted");
+	return 0;
+}
+
+int64_t ban_timeout(const struct ctx *c)
+{
+	return c->timeout_set ? c->timeout : c->cfg.default_timeout;
+}
+
+int64_t ban_expiry(const struct ctx *c)
+{
+	return duration_expiry(c->now, ban_timeout(c), c->jitter);
+}
+
+int check_reason(const struct ctx *c)
+{
+	if (c->reason && strlen(c->reason) > REASON_MAX)
+		return ipb_error("reason is %zu bytes long; at most %d", strlen(c->reason), REASON_MAX),
+		       IPB_EXIT_USAGE;
 	return 0;
 }

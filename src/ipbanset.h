@@ -14,9 +14,6 @@
 #include "owner.h"
 #include "plan.h"
 
-/* An expiry for a ban that starts now: now + timeout, plus --jitter's random share. */
-int64_t ban_expiry(const struct ctx *c);
-
 /* Commands; each returns the exit status. */
 int cmd_init(struct ctx *c);
 int cmd_ban(struct ctx *c);
@@ -37,6 +34,13 @@ int cmd_print_rules(struct ctx *c); /* init --print-rules */
 /* Targets from argv or -f, validated, allowlist-checked, sorted and deduplicated.
  * Returns 0 or an exit status (2 invalid, 3 allowlist), having printed the error. */
 int read_targets(struct ctx *c, struct target_list *l, bool check_allow);
+/* ban and sync: the timeout asked for (--timeout, or the configured default; 0 =
+ * permanent), and the expiry of a ban that starts now: now + timeout, plus --jitter's
+ * random share. */
+int64_t ban_timeout(const struct ctx *c);
+int64_t ban_expiry(const struct ctx *c);
+/* --reason no longer than the journal keeps; 0, or exit status 2 having printed why. */
+int check_reason(const struct ctx *c);
 
 /* ---- sync_read.c: the list and the source's current bans, read side by side ---- */
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Set comparison by dump: only for sets small enough to dump (see SETCMP_DUMP_LIMIT). */
+/* Set comparison by dump: only for sets small enough to dump (see SETCMP_DUMP_LIMIT).
+ * Pure: the kernel's elements, sorted and without the repeats a dump can return, against
+ * the journal's, with slack for timeouts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,28 +9,22 @@
 
 #include "setcmp.h"
 
-static int jelem_cb(void *arg, const struct ban *b)
+int setcmp_journal_elem(struct setcmp *s, const struct target *t, int64_t expires,
+			const char *source, const char *reason)
 {
-	struct setcmp *s = arg;
 	struct jelem *el;
 
 	if (ipb_grow(&s->j, &s->capj, s->nj + 1, sizeof(*s->j)))
 		return -ENOMEM;
 	el = &s->j[s->nj];
-	el->t = b->t;
-	el->expires = b->expires;
-	el->source = strpool_add(&s->sources, b->source);
-	el->reason = b->reason ? strpool_add(&s->reasons, b->reason) : NULL;
-	if (!el->source || (b->reason && !el->reason))
+	el->t = *t;
+	el->expires = expires;
+	el->source = strpool_add(&s->sources, source);
+	el->reason = reason ? strpool_add(&s->reasons, reason) : NULL;
+	if (!el->source || (reason && !el->reason))
 		return -ENOMEM;
 	s->nj++;
 	return 0;
-}
-
-int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
-			struct ipb_err *e)
-{
-	return journal_set_elements(j, plan_set_family(idx), plan_set_plen(idx), now, jelem_cb, s, e);
 }
 
 int setcmp_kernel_elem(void *arg, const struct target *t, uint64_t remaining_ms,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Comparing one kernel set with what the journal says it must hold (reconcile, status). */
+/* Comparing one kernel set with what the journal says it must hold (reconcile, status):
+ * pure; the journal's elements and the kernel's dump are fed in by the caller (repair.c). */
 #ifndef IPBANSET_SETCMP_H
 #define IPBANSET_SETCMP_H
 
-#include "ipbanset.h"
+#include "addr.h"
 
 /* Above this many journal elements status does not dump a set but samples it: the
  * kernel's set dump is quadratic (100k: 0.16 s, 1M: 29 s here). reconcile dumps one only
@@ -39,18 +40,15 @@ struct setcmp {
 	size_t *unexpected, nunexpected;
 };
 
-/* Load the journal's elements for set idx (always). */
-int setcmp_load_journal(struct setcmp *s, struct journal *j, unsigned idx, int64_t now,
-			struct ipb_err *e);
+/* Collects one journal element; source and reason are copied. */
+int setcmp_journal_elem(struct setcmp *s, const struct target *t, int64_t expires,
+			const char *source, const char *reason);
 /* Collects one kernel element (a be_dump_set callback). */
 int setcmp_kernel_elem(void *arg, const struct target *t, uint64_t remaining_ms,
 		       const char *comment);
 /* Compare the journal's elements with the kernel's collected ones (fills the results). */
 /* max_ms: the longest timeout the kernel holds (0 = no limit). */
 int setcmp_diff(struct setcmp *s, int64_t now_ms, uint64_t max_ms, struct ipb_err *e);
-/* Dump the kernel set and compare (in status.c: the one part that needs the kernel). */
-int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
-		   struct ipb_err *e);
 void setcmp_free(struct setcmp *s);
 
 

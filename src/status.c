@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "duration.h"
-#include "setcmp.h"
+#include "repair.h"
 
 #define SAMPLE_SIZE 256
 
@@ -43,23 +43,13 @@ static int sample_cb(void *arg, const struct ban *b)
 	return 0;
 }
 
-int setcmp_compare(struct setcmp *s, struct backend *n, unsigned idx, int64_t now_ms,
-		   struct ipb_err *e)
-{
-	int r = be_dump_set(n, plan_set_family(idx), plan_set_plen(idx), setcmp_kernel_elem, s, e);
-
-	return r ? r : setcmp_diff(s, now_ms, be_max_timeout_ms(n), e);
-}
-
 static int check_small_set(struct kcheck *k, struct journal *j, struct backend *n, unsigned idx,
 			   const struct ctx *c, struct ipb_err *e)
 {
 	struct setcmp s = { 0 };
 	int r;
 
-	r = setcmp_load_journal(&s, j, idx, c->now, e);
-	if (!r)
-		r = setcmp_compare(&s, n, idx, c->now_ms, e);
+	r = repair_compare_set(&s, j, n, idx, c->now, c->now_ms, e);
 	if (!r) {
 		k->missing += s.nmissing;
 		k->unexpected += s.nunexpected;

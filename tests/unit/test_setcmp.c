@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for setcmp.c: the journal's elements of one set against the kernel's, fed
- * by hand as a dump would feed them, including the repeats a dump returns while the
- * kernel resizes the set's hash table. */
+ * by hand as the journal and a dump would feed them, including the repeats a dump returns
+ * while the kernel resizes the set's hash table. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +12,10 @@
 
 static void journal_elem(struct setcmp *s, const char *target, int64_t expires)
 {
-	s->j = realloc(s->j, (s->nj + 1) * sizeof(*s->j));
-	s->j[s->nj++] = (struct jelem){ tgt(target), expires, strpool_add(&s->sources, "src"), NULL };
+	struct target t = tgt(target);
+
+	if (setcmp_journal_elem(s, &t, expires, "src", NULL))
+		fprintf(stderr, "test setup: out of memory\n"), exit(2);
 }
 
 /* remaining: ms the kernel still holds it (0 = permanent) */
