@@ -99,7 +99,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_sta
 ASAN_TESTS := $(filter-out $(wildcard tests/2[0-6]-*.bats),$(wildcard tests/*.bats))
 # The crash tests kill smaller batches there (still several kernel transactions each):
 # what the sanitizers look at is the same code, three times slower.
-ASAN_SIZES := CRASH_SIZE=16000 CRASH_BATCH=4000 TORTURE_SIZE=8000 MODEL_STEPS=30
+ASAN_SIZES := CRASH_SIZE=16000 CRASH_BATCH=4000 TORTURE_SIZE=8000 MODEL_STEPS=20
 asan: asan-build
 	$(ASAN_ENV) $(ASAN_SIZES) $(RUN_ALL) $(ASAN_TESTS)
 
@@ -107,10 +107,12 @@ asan-all: deps asan-build
 	$(ASAN_ENV) $(RUN_ALL)
 
 # asan-ipset leaves out the files whose code does not depend on the backend (the
-# environment, argv and config parsing, journal reads and permissions): `make asan` runs
-# them under the sanitizers, `make check-ipset` against the ipset backend.
+# environment, argv and config parsing, journal reads and permissions), and the two whose
+# ipset part is small or repeats check-ipset's (tamper: one test; the random model: the
+# same engine code `make asan` runs it through): `make asan` runs them under the
+# sanitizers, `make check-ipset` against the ipset backend.
 ASAN_IPSET_TESTS := $(filter-out tests/00-env.bats tests/11-query.bats tests/17-permissions.bats \
-	tests/18-bad-input.bats,$(IPSET_TESTS))
+	tests/18-bad-input.bats tests/36-tamper.bats tests/37-model.bats,$(IPSET_TESTS))
 asan-ipset: deps asan-build
 	$(ASAN_ENV) $(ASAN_SIZES) IBS_BACKEND=ipset $(RUN_ALL) $(ASAN_IPSET_TESTS)
 
@@ -127,7 +129,7 @@ check-systemd: deps-build
 
 # Crash torture: many more SIGKILLs of much larger commands than `make check` runs
 # (there: 3 kills per command of 20000 targets, and 15-crash's kills at 40000), and
-# a model run of 1000 random steps on each backend (there: 60).
+# a model run of 1000 random steps on each backend (there: 40).
 torture: ipbanset
 	TORTURE_TRIALS=$${TORTURE_TRIALS:-100} TORTURE_SIZE=$${TORTURE_SIZE:-200000} \
 		CRASH_SIZE=$${CRASH_SIZE:-200000} MODEL_STEPS=$${MODEL_STEPS:-1000} IBS_JOBS=1 \

@@ -50,11 +50,4 @@ struct engine;
  * the engine stopped, having printed the error. */
 int sync_read(struct ctx *c, struct engine *g, struct target_list *l, struct current *cur);
 
-/* reconcile.c, shared with status --verify */
-struct drift {
-	uint64_t missing, unexpected, retime;
-	bool exact;
-	const char *method;
-};
-
 #endif

@@ -5,7 +5,7 @@
 # the journal holds each source's ban with its expiry (a re-ban never shortens without
 # --replace; sync renews a listed ban when less than half its duration remains), and
 # the kernel holds each target once, until the latest expiry among its sources.
-# The seed is printed on failure; MODEL_SEED and MODEL_STEPS replay or lengthen a run.
+# The seed is printed on failure; MODEL_SEED and MODEL_STEPS (40) replay or lengthen a run.
 
 load helper
 
@@ -209,7 +209,7 @@ one_step() {
 	declare -gA MODEL=() # "target|source" -> expiry (epoch seconds) or "never"
 	SEED=${MODEL_SEED:-$((($(date +%s%N) / 1000) % 32768))}
 	RANDOM=$SEED
-	local step steps=${MODEL_STEPS:-60}
+	local step steps=${MODEL_STEPS:-40}
 	: >"$WORK/steps"
 	for ((step = 1; step <= steps; step++)); do
 		one_step
