@@ -117,10 +117,13 @@ static void queue(struct engine *g, struct elemvec *v, const struct target *t, i
 	/* the timeout is computed when the batch is built: see set_timeouts */
 	struct nft_elem el = { .t = *t, .comment = comment, .expires = expires };
 
+	if (g->failed)
+		return;
 	if (g->stream) { /* the other thread reads v->v: it must never move */
 		if (v->n == v->cap) {
 			ipb_error("internal error: more elements than journal rows; run 'ipbanset reconcile'");
-			exit(IPB_EXIT_SYSTEM);
+			g->failed = true;
+			return;
 		}
 		v->v[v->n++] = el;
 		stream_push(g);
@@ -129,7 +132,8 @@ static void queue(struct engine *g, struct elemvec *v, const struct target *t, i
 	}
 	if (!elemvec_push(v, &el)) {
 		ipb_error("out of memory");
-		exit(IPB_EXIT_SYSTEM);
+		g->failed = true;
+		return;
 	}
 	g->touched[plan_set_index(t->family, t->plen)] = true;
 }
@@ -1186,6 +1190,9 @@ int engine_finish(struct engine *g)
 	unsigned ntx = 0;
 	int r;
 
+	r = IPB_EXIT_SYSTEM;
+	if (g->failed) /* a change could not be queued: nothing is sent or committed */
+		goto out;
 	if (g->stream) {
 		r = stream_finish(g);
 		goto out;
@@ -1194,6 +1201,10 @@ int engine_finish(struct engine *g)
 		goto out;
 	if ((r = plan_structure(g, create)))
 		goto out;
+	if (g->failed) {
+		r = IPB_EXIT_SYSTEM;
+		goto out;
+	}
 	if ((r = write_summary(g)))
 		goto out;
 	if (g->c->dry_run) {

@@ -19,6 +19,8 @@ struct engine {
 	struct backend *n;
 	struct nft_layout layout;
 	bool began;
+	bool failed; /* a change could not be queued (out of memory): engine_finish sends
+		      * and commits nothing */
 	/* kernel element changes, per set */
 	struct elemvec {
 		struct nft_elem *v;
