@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "ipset.h"
+#include "nft.h"
 
 struct backend {
 	enum ipb_backend kind;
@@ -87,7 +88,7 @@ bool be_has_chain(const struct backend *b)
 	return b->kind == IPB_BACKEND_NFT;
 }
 
-int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e)
+int be_get_layout(struct backend *b, struct be_layout *l, struct ipb_err *e)
 {
 	return DISPATCH(b, nft_get_layout(b->nft, l, e), ips_get_layout(b->ips, l, e));
 }
@@ -181,13 +182,13 @@ void be_batch_del_rule(struct backend *b, uint64_t handle)
 		nft_batch_del_rule(b->nft, handle);
 }
 
-void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t count, size_t tag)
+void be_batch_add_elems(struct backend *b, const struct be_elem *elems, size_t count, size_t tag)
 {
 	DISPATCH(b, nft_batch_add_elems(b->nft, elems, count, tag),
 		 ips_batch_add_elems(b->ips, elems, count, tag));
 }
 
-void be_batch_refresh_elems(struct backend *b, const struct nft_elem *elems, size_t count,
+void be_batch_refresh_elems(struct backend *b, const struct be_elem *elems, size_t count,
 			    size_t tag)
 {
 	DISPATCH(b, nft_batch_refresh_elems(b->nft, elems, count, tag),
@@ -205,7 +206,7 @@ int be_drop_probe(struct backend *b, unsigned *ntx, struct ipb_err *e)
 	return b->kind == IPB_BACKEND_NFT ? nft_drop_probe(b->nft, ntx, e) : 0;
 }
 
-void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
+void be_batch_del_elems_any(struct backend *b, const struct be_elem *elems, size_t count,
 			    size_t tag)
 {
 	DISPATCH(b, nft_batch_del_elems_any(b->nft, elems, count, tag),
@@ -234,7 +235,7 @@ int be_get_elems(struct backend *b, const struct target *t, size_t count, bool *
 			ips_get_elems(b->ips, t, count, present, remaining_ms, e));
 }
 
-int be_dump_set(struct backend *b, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int be_dump_set(struct backend *b, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		struct ipb_err *e)
 {
 	return DISPATCH(b, nft_dump_set(b->nft, family, plen, cb, arg, e),

@@ -9,7 +9,7 @@
  *             iptables rules (ipset.c; see ipset.h)
  *
  * The calls mirror nft.h, which also defines the element and layout descriptions both
- * backends use (struct nft_elem, struct nft_layout). Each backend reads a set index
+ * backends use (struct be_elem, struct be_layout). Each backend reads a set index
  * (plan_set_index: family and prefix length) in its own terms. Functions return 0 or
  * -errno and fill e->msg; they never print or exit. */
 #ifndef IPBANSET_BACKEND_H
@@ -18,7 +18,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "nft.h"
+#include "kernel.h"
 
 struct backend;
 
@@ -47,7 +47,7 @@ bool be_coarse_timeouts(const struct backend *b);
 /* The backend owns a chain with a hook and priority (nftables). */
 bool be_has_chain(const struct backend *b);
 
-int be_get_layout(struct backend *b, struct nft_layout *l, struct ipb_err *e);
+int be_get_layout(struct backend *b, struct be_layout *l, struct ipb_err *e);
 /* The objects that exist are fit for use, in full (ipset: each set's extensions, a walk
  * of its elements in the kernel; nftables: get_layout checks everything already). For
  * init and status; other commands rely on get_layout's cheaper checks. */
@@ -70,12 +70,12 @@ void be_batch_del_set(struct backend *b, unsigned family, unsigned plen);
 void be_batch_flush_set(struct backend *b, unsigned family, unsigned plen);
 void be_batch_add_rule(struct backend *b, unsigned family, unsigned plen, enum ipb_verdict v);
 void be_batch_del_rule(struct backend *b, uint64_t handle);
-void be_batch_add_elems(struct backend *b, const struct nft_elem *elems, size_t count, size_t tag);
-void be_batch_del_elems_any(struct backend *b, const struct nft_elem *elems, size_t count,
+void be_batch_add_elems(struct backend *b, const struct be_elem *elems, size_t count, size_t tag);
+void be_batch_del_elems_any(struct backend *b, const struct be_elem *elems, size_t count,
 			    size_t tag);
 /* Elements that may exist, their expiry set in place: only after be_probe_refresh said
  * yes (nftables on Linux 6.12 on; never for ipset). See nft_probe_refresh. */
-void be_batch_refresh_elems(struct backend *b, const struct nft_elem *elems, size_t count,
+void be_batch_refresh_elems(struct backend *b, const struct be_elem *elems, size_t count,
 			    size_t tag);
 bool be_probe_refresh(struct backend *b, unsigned *ntx, struct ipb_err *left_behind);
 int be_drop_probe(struct backend *b, unsigned *ntx, struct ipb_err *e);
@@ -86,7 +86,7 @@ void be_batch_abort(struct backend *b);
 
 int be_get_elems(struct backend *b, const struct target *t, size_t count, bool *present,
 		 uint64_t *remaining_ms, struct ipb_err *e);
-int be_dump_set(struct backend *b, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int be_dump_set(struct backend *b, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		struct ipb_err *e);
 int be_get_counters(struct backend *b, uint64_t *packets, uint64_t *bytes, struct ipb_err *e);
 

@@ -42,7 +42,7 @@ static void split_comment(const char *comment, char *source, size_t len, const c
 static int recover_elem(void *arg, const struct target *t, uint64_t remaining_ms, const char *comment)
 {
 	struct recovered *rc = arg;
-	char source[IPB_NAME_MAX], reason[NFT_COMMENT_MAX + 1];
+	char source[IPB_NAME_MAX], reason[BE_COMMENT_MAX + 1];
 	struct ban b = { .t = *t, .created = rc->now };
 
 	split_comment(comment, source, sizeof(source), &b.reason);
@@ -58,7 +58,7 @@ static int recover_elem(void *arg, const struct target *t, uint64_t remaining_ms
 }
 
 /* The chain's hook, priority and verdict become the journal's applied settings. */
-static int recover_settings(struct journal *j, const struct nft_layout *l, bool has_chain,
+static int recover_settings(struct journal *j, const struct be_layout *l, bool has_chain,
 			    struct ipb_err *e)
 {
 	bool reject = false;
@@ -75,7 +75,7 @@ static int recover_settings(struct journal *j, const struct nft_layout *l, bool 
 	return journal_meta_set(j, "verdict", reject, e);
 }
 
-static int recover_fill(struct ctx *c, struct backend *n, const struct nft_layout *l, const char *path,
+static int recover_fill(struct ctx *c, struct backend *n, const struct be_layout *l, const char *path,
 			struct recovered *rc, struct ipb_err *e)
 {
 	char detail[128], what[IPB_NAME_MAX + 32];
@@ -162,7 +162,7 @@ int cmd_recover(struct ctx *c)
 	struct recovered rc = { 0 };
 	char tmp[RECOVER_PATH_MAX], kept[RECOVER_PATH_MAX], side[RECOVER_PATH_MAX + 8];
 	char what[IPB_NAME_MAX + 32];
-	struct nft_layout l;
+	struct be_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
 	int r;

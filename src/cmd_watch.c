@@ -49,7 +49,7 @@ static void watch_clock(struct ctx *c)
 static bool watch_structure_intact(struct ctx *c)
 {
 	uint64_t counts[PLAN_NSETS];
-	struct nft_layout l;
+	struct be_layout l;
 	struct journal *j = NULL;
 	struct backend *n = NULL;
 	struct ipb_err e;

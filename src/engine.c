@@ -57,7 +57,7 @@ static void pool_free(struct pool *p)
 	}
 }
 
-static bool elemvec_push(struct elemvec *v, const struct nft_elem *el)
+static bool elemvec_push(struct elemvec *v, const struct be_elem *el)
 {
 	if (ipb_grow(&v->v, &v->cap, v->n + 1, sizeof(*v->v)))
 		return false;
@@ -76,13 +76,13 @@ static bool comment_is(const char *c, const char *source, const char *reason)
 	c += n;
 	if (!reason || !*reason)
 		return !*c;
-	rlen = strnlen(reason, NFT_COMMENT_MAX);
+	rlen = strnlen(reason, BE_COMMENT_MAX);
 	return c[0] == ':' && c[1] == ' ' && strlen(c + 2) == rlen && !memcmp(c + 2, reason, rlen);
 }
 
 const char *engine_comment(struct engine *g, const char *source, const char *reason)
 {
-	char buf[NFT_COMMENT_MAX + 64];
+	char buf[BE_COMMENT_MAX + 64];
 	const char *r;
 	int n;
 
@@ -92,8 +92,8 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 	/* nft list prints comments raw to an admin's terminal: control characters and
 	 * invalid UTF-8 go in escaped, cut whole at the comment limit */
 	n = snprintf(buf, sizeof(buf), reason && *reason ? "%s: " : "%s", source);
-	if (reason && *reason && n > 0 && n < NFT_COMMENT_MAX)
-		ipb_escape(reason, buf + n, (size_t)(NFT_COMMENT_MAX - n));
+	if (reason && *reason && n > 0 && n < BE_COMMENT_MAX)
+		ipb_escape(reason, buf + n, (size_t)(BE_COMMENT_MAX - n));
 	/* consecutive elements mostly share one comment (a list from one source) */
 	if (g->last_comment_ptr && !strcmp(buf, g->last_comment))
 		return g->last_comment_ptr;
@@ -102,7 +102,7 @@ const char *engine_comment(struct engine *g, const char *source, const char *rea
 		return source;
 	snprintf(g->last_comment, sizeof(g->last_comment), "%s", buf);
 	if (reason && *reason)
-		snprintf(g->last_raw, sizeof(g->last_raw), "%s: %.*s", source, NFT_COMMENT_MAX, reason);
+		snprintf(g->last_raw, sizeof(g->last_raw), "%s: %.*s", source, BE_COMMENT_MAX, reason);
 	else
 		snprintf(g->last_raw, sizeof(g->last_raw), "%s", source);
 	g->last_comment_ptr = r;
@@ -115,7 +115,7 @@ static void queue(struct engine *g, struct elemvec *v, const struct target *t, i
 		  const char *comment)
 {
 	/* the timeout is computed when the batch is built: see set_timeouts */
-	struct nft_elem el = { .t = *t, .comment = comment, .expires = expires };
+	struct be_elem el = { .t = *t, .comment = comment, .expires = expires };
 
 	if (g->failed)
 		return;
@@ -617,7 +617,7 @@ static int plan_structure(struct engine *g, bool create[PLAN_NSETS])
 /* The kernel counts a timeout from when it inserts the element, so it is computed from
  * the expiry just before the elements go into a batch: a long command (a million journal
  * rows, ten kernel transactions) must not push kernel expiries past the journal's. */
-static void set_timeouts(struct nft_elem *el, size_t count)
+static void set_timeouts(struct be_elem *el, size_t count)
 {
 	int64_t ms = ipb_now_ms();
 	size_t i;
@@ -824,7 +824,7 @@ static void make_elems(struct engine *g, const struct new_rows *nr, size_t from,
 		       const bool *skip)
 {
 	const struct target_list *l = nr->l;
-	struct nft_elem el = { .comment = nr->comment, .expires = nr->expires };
+	struct be_elem el = { .comment = nr->comment, .expires = nr->expires };
 	struct elemvec *v;
 	unsigned idx;
 	size_t k;
@@ -867,7 +867,7 @@ static void undo_chunks(struct engine *g, const bool create[PLAN_NSETS],
 static void undo_split(struct engine *g, const bool create[PLAN_NSETS], size_t sent,
 		       const struct new_rows *nr)
 {
-	struct nft_layout now;
+	struct be_layout now;
 	struct ipb_err e;
 	size_t pos = 0, bad;
 	unsigned i;

@@ -17,13 +17,13 @@ struct engine {
 	struct ctx *c;
 	struct journal *j;
 	struct backend *n;
-	struct nft_layout layout;
+	struct be_layout layout;
 	bool began;
 	bool failed; /* a change could not be queued (out of memory): engine_finish sends
 		      * and commits nothing */
 	/* kernel element changes, per set */
 	struct elemvec {
-		struct nft_elem *v;
+		struct be_elem *v;
 		size_t n, cap;
 	} add[PLAN_NSETS], del[PLAN_NSETS], flush_add[PLAN_NSETS];
 	/* elements whose expiry changes and whose comment does not: one add each on a
@@ -58,8 +58,8 @@ struct engine {
 	/* per set, at the start: 0 unknown, 1 the journal has rows of it, 2 none (then a new
 	 * ban in it needs no look-up: targets are unique within a command) */
 	uint8_t set_rows[PLAN_NSETS];
-	char last_comment[NFT_COMMENT_MAX + 64];
-	char last_raw[NFT_COMMENT_MAX + 64]; /* "SOURCE: REASON" it was made from */
+	char last_comment[BE_COMMENT_MAX + 64];
+	char last_raw[BE_COMMENT_MAX + 64]; /* "SOURCE: REASON" it was made from */
 	const char *last_comment_ptr;
 	/* A command on more than ENGINE_TARGET_EVENTS_MAX targets records one summary event
 	 * (kind summary_kind, unless NULL) instead of one event per target. */

@@ -445,7 +445,7 @@ int ips_check_sets(struct ips *p, struct ipb_err *e)
 	return 0;
 }
 
-int ips_get_layout(struct ips *p, struct nft_layout *l, struct ipb_err *e)
+int ips_get_layout(struct ips *p, struct be_layout *l, struct ipb_err *e)
 {
 	unsigned k, i;
 	int r;
@@ -624,7 +624,7 @@ static uint64_t remaining(const struct ips_elem *el, int64_t now)
 	return el->expires_ms > now ? (uint64_t)(el->expires_ms - now) : 1;
 }
 
-int ips_dump_set(struct ips *p, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int ips_dump_set(struct ips *p, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		 struct ipb_err *e)
 {
 	struct ips_dump *d;
@@ -732,7 +732,7 @@ static uint32_t timeout_s(int64_t expires_ms)
 	return ms < 1000 ? 1 : (uint32_t)((ms + 500) / 1000);
 }
 
-static int64_t op_expires_ms(const struct nft_elem *el)
+static int64_t op_expires_ms(const struct be_elem *el)
 {
 	if (!el->timeout_ms)
 		return 0;
@@ -741,7 +741,7 @@ static int64_t op_expires_ms(const struct nft_elem *el)
 	return ipb_now_ms() + (int64_t)el->timeout_ms;
 }
 
-static void queue_ops(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag,
+static void queue_ops(struct ips *p, const struct be_elem *elems, size_t count, size_t tag,
 		      bool del)
 {
 	size_t i;
@@ -758,12 +758,12 @@ static void queue_ops(struct ips *p, const struct nft_elem *elems, size_t count,
 	p->queued += count;
 }
 
-void ips_batch_add_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag)
+void ips_batch_add_elems(struct ips *p, const struct be_elem *elems, size_t count, size_t tag)
 {
 	queue_ops(p, elems, count, tag, false);
 }
 
-void ips_batch_del_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag)
+void ips_batch_del_elems(struct ips *p, const struct be_elem *elems, size_t count, size_t tag)
 {
 	queue_ops(p, elems, count, tag, true);
 }

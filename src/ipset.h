@@ -33,7 +33,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "nft.h"
+#include "kernel.h"
 
 #define IPS_MAX_TIMEOUT_S 2147483u
 #define IPS_MAX_TIMEOUT_MS ((uint64_t)IPS_MAX_TIMEOUT_S * 1000)
@@ -53,7 +53,7 @@ int ips_print_rules(const struct config *cfg, FILE *out, struct ipb_err *e);
 
 /* table = any of the four sets exists; set[idx] = the set for that length exists;
  * rule[idx] = set[idx] (the rules are the host's). */
-int ips_get_layout(struct ips *p, struct nft_layout *l, struct ipb_err *e);
+int ips_get_layout(struct ips *p, struct be_layout *l, struct ipb_err *e);
 /* Each existing set's full header: the timeout and comment extensions (a walk of its
  * elements in the kernel: 60 ms at 1M, so only init and status ask). */
 int ips_check_sets(struct ips *p, struct ipb_err *e);
@@ -64,15 +64,15 @@ void ips_batch_add_set(struct ips *p, unsigned family, unsigned plen); /* its se
 void ips_batch_destroy_sets(struct ips *p);		       /* teardown */
 /* Remove every element of one prefix length (the set is rebuilt and swapped). */
 void ips_batch_flush_set(struct ips *p, unsigned family, unsigned plen);
-void ips_batch_add_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag);
-void ips_batch_del_elems(struct ips *p, const struct nft_elem *elems, size_t count, size_t tag);
+void ips_batch_add_elems(struct ips *p, const struct be_elem *elems, size_t count, size_t tag);
+void ips_batch_del_elems(struct ips *p, const struct be_elem *elems, size_t count, size_t tag);
 size_t ips_batch_size(const struct ips *p);
 int ips_batch_commit(struct ips *p, size_t *bad_tag, struct ipb_err *e);
 void ips_batch_abort(struct ips *p);
 
 int ips_get_elems(struct ips *p, const struct target *t, size_t count, bool *present,
 		  uint64_t *remaining_ms, struct ipb_err *e);
-int ips_dump_set(struct ips *p, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int ips_dump_set(struct ips *p, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		 struct ipb_err *e);
 
 #endif

@@ -113,17 +113,17 @@ static const char *nft_set_name(unsigned family, unsigned plen, char *buf, size_
 	return plan_set_name(family, plen, buf, len);
 }
 
-/* Bytes of comment kept: at most NFT_COMMENT_MAX - 1, cut at a UTF-8 boundary. */
+/* Bytes of comment kept: at most BE_COMMENT_MAX - 1, cut at a UTF-8 boundary. */
 static size_t nft_comment_len(const char *c)
 {
 	size_t len;
 
 	if (!c)
 		return 0;
-	len = strnlen(c, NFT_COMMENT_MAX);
-	if (len < NFT_COMMENT_MAX)
+	len = strnlen(c, BE_COMMENT_MAX);
+	if (len < BE_COMMENT_MAX)
 		return len;
-	len = NFT_COMMENT_MAX - 1;
+	len = BE_COMMENT_MAX - 1;
 	while (len > 0 && ((unsigned char)c[len] & 0xc0) == 0x80)
 		len--;
 	return len;
@@ -476,7 +476,7 @@ int nft_parse_marker(const char *comment, uint64_t *owner)
 
 static int nft_table_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nft_layout *l = arg;
+	struct be_layout *l = arg;
 	struct nftnl_table *t = nftnl_table_alloc();
 	char comment[NFT_USERDATA_MAX];
 
@@ -494,7 +494,7 @@ static int nft_table_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int nft_layout_table(struct nft *n, struct nft_layout *l, struct ipb_err *e)
+static int nft_layout_table(struct nft *n, struct be_layout *l, struct ipb_err *e)
 {
 	char buf[512] = { 0 };
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, 0, 0);
@@ -507,7 +507,7 @@ static int nft_layout_table(struct nft *n, struct nft_layout *l, struct ipb_err 
 
 int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e)
 {
-	struct nft_layout l = { .table = false };
+	struct be_layout l = { .table = false };
 	int err = nft_layout_table(n, &l, e);
 
 	*handle = l.table ? l.table_handle : 0;
@@ -515,22 +515,22 @@ int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e)
 }
 
 /* Notes the first object of the table that ipbanset did not create, for messages. */
-static void nft_foreign(struct nft_layout *l, const char *what, const char *name)
+static void nft_foreign(struct be_layout *l, const char *what, const char *name)
 {
 	if (!l->foreign++)
 		snprintf(l->foreign_name, sizeof(l->foreign_name), "%s %s", what, name);
 }
 
 /* One of them has the name of an object ipbanset would use: messages name it first. */
-static void nft_clash(struct nft_layout *l, const char *what, const char *name)
+static void nft_clash(struct be_layout *l, const char *what, const char *name)
 {
 	if (!l->clash)
 		snprintf(l->foreign_name, sizeof(l->foreign_name), "%s %s", what, name);
 	l->clash = true;
 }
 
-struct nft_layout_arg {
-	struct nft_layout *l;
+struct be_layout_arg {
+	struct be_layout *l;
 	uint64_t packets, bytes; /* counters, for nft_get_counters */
 };
 
@@ -546,7 +546,7 @@ static bool nft_set_is_ours(const struct nftnl_set *s, unsigned family)
 
 static int nft_set_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nft_layout *l = ((struct nft_layout_arg *)arg)->l;
+	struct be_layout *l = ((struct be_layout_arg *)arg)->l;
 	struct nftnl_set *s = nftnl_set_alloc();
 	unsigned family, plen;
 	const char *name;
@@ -569,7 +569,7 @@ static int nft_set_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int nft_layout_sets(struct nft *n, struct nft_layout_arg *la, struct ipb_err *e)
+static int nft_layout_sets(struct nft *n, struct be_layout_arg *la, struct ipb_err *e)
 {
 	char buf[512] = { 0 };
 	struct nlmsghdr *nlh =
@@ -580,7 +580,7 @@ static int nft_layout_sets(struct nft *n, struct nft_layout_arg *la, struct ipb_
 }
 
 struct nft_chain_arg {
-	struct nft_layout *l;
+	struct be_layout *l;
 	const char *table;
 };
 
@@ -588,7 +588,7 @@ struct nft_chain_arg {
 static int nft_chain_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct nft_chain_arg *ca = arg;
-	struct nft_layout *l = ca->l;
+	struct be_layout *l = ca->l;
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	const char *name, *table, *type;
 
@@ -622,7 +622,7 @@ static int nft_chain_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int nft_layout_chains(struct nft *n, struct nft_layout *l, struct ipb_err *e)
+static int nft_layout_chains(struct nft *n, struct be_layout *l, struct ipb_err *e)
 {
 	char buf[512] = { 0 };
 	struct nlmsghdr *nlh =
@@ -679,7 +679,7 @@ static void nft_rule_comment(const struct nftnl_rule *r, struct nft_rule_info *r
 static bool nft_rule_exact(const struct nftnl_rule *r, unsigned family, unsigned plen,
 			   bool reject);
 
-static void nft_foreign_rule(struct nft_layout *l, uint64_t handle)
+static void nft_foreign_rule(struct be_layout *l, uint64_t handle)
 {
 	char name[64];
 
@@ -690,7 +690,7 @@ static void nft_foreign_rule(struct nft_layout *l, uint64_t handle)
 }
 
 /* Records a rule against the set it matches: the lookup's set name, else the comment. */
-static void nft_layout_rule(struct nft_layout *l, const struct nftnl_rule *r,
+static void nft_layout_rule(struct be_layout *l, const struct nftnl_rule *r,
 			    const struct nft_rule_info *ri)
 {
 	uint64_t handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
@@ -714,7 +714,7 @@ static void nft_layout_rule(struct nft_layout *l, const struct nftnl_rule *r,
 
 static int nft_rule_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct nft_layout_arg *la = arg;
+	struct be_layout_arg *la = arg;
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nft_rule_info ri = { 0 };
 
@@ -734,7 +734,7 @@ static int nft_rule_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int nft_dump_rules(struct nft *n, struct nft_layout_arg *la, struct ipb_err *e)
+static int nft_dump_rules(struct nft *n, struct be_layout_arg *la, struct ipb_err *e)
 {
 	char buf[512] = { 0 };
 	struct nlmsghdr *nlh =
@@ -745,9 +745,9 @@ static int nft_dump_rules(struct nft *n, struct nft_layout_arg *la, struct ipb_e
 	return nft_request(n, nlh, nft_rule_cb, la, "listing rules", e);
 }
 
-int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e)
+int nft_get_layout(struct nft *n, struct be_layout *l, struct ipb_err *e)
 {
-	struct nft_layout_arg la = { .l = l };
+	struct be_layout_arg la = { .l = l };
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -764,7 +764,7 @@ int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e)
 
 int nft_get_counters(struct nft *n, uint64_t *packets, uint64_t *bytes, struct ipb_err *e)
 {
-	struct nft_layout_arg la = { .l = NULL };
+	struct be_layout_arg la = { .l = NULL };
 	int err = nft_dump_rules(n, &la, e);
 
 	*packets = la.packets;
@@ -774,14 +774,14 @@ int nft_get_counters(struct nft *n, uint64_t *packets, uint64_t *bytes, struct i
 
 /* ---- parsing element lists (targeted GETs and dumps) ---- */
 
-struct nft_elem_info {
+struct be_elem_info {
 	const uint8_t *key;
 	size_t keylen;
 	uint64_t remaining_ms; /* 0 = permanent */
-	char comment[NFT_COMMENT_MAX];
+	char comment[BE_COMMENT_MAX];
 };
 
-static void nft_elem_comment(const struct nlattr *a, struct nft_elem_info *ei)
+static void nft_elem_comment(const struct nlattr *a, struct be_elem_info *ei)
 {
 	const uint8_t *ud = mnl_attr_get_payload(a);
 	size_t len = mnl_attr_get_payload_len(a), off = 0, clen;
@@ -799,7 +799,7 @@ static void nft_elem_comment(const struct nlattr *a, struct nft_elem_info *ei)
 	}
 }
 
-static void nft_elem_key(const struct nlattr *key, struct nft_elem_info *ei)
+static void nft_elem_key(const struct nlattr *key, struct be_elem_info *ei)
 {
 	const struct nlattr *a;
 
@@ -811,7 +811,7 @@ static void nft_elem_key(const struct nlattr *key, struct nft_elem_info *ei)
 	}
 }
 
-static void nft_parse_elem(const struct nlattr *elem, struct nft_elem_info *ei)
+static void nft_parse_elem(const struct nlattr *elem, struct be_elem_info *ei)
 {
 	const struct nlattr *a;
 	uint64_t ms;
@@ -839,13 +839,13 @@ static void nft_parse_elem(const struct nlattr *elem, struct nft_elem_info *ei)
 	}
 }
 
-typedef int (*nft_elem_fn)(void *arg, const struct nft_elem_info *ei);
+typedef int (*nft_elem_fn)(void *arg, const struct be_elem_info *ei);
 
 /* Calls fn for each element of a NEWSETELEM message; stops at fn's first error. */
 static int nft_parse_elems(const struct nlmsghdr *nlh, nft_elem_fn fn, void *arg)
 {
 	const struct nlattr *list, *a;
-	struct nft_elem_info ei;
+	struct be_elem_info ei;
 	int err;
 
 	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
@@ -870,11 +870,11 @@ static int nft_parse_elems(const struct nlmsghdr *nlh, nft_elem_fn fn, void *arg
 /* full: with timeout and comment (an add); refresh: with the expiration too, which
  * makes a kernel that updates elements in place (6.12 on) set this element's expiry
  * even when its timeout is the same number as before. */
-static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool full, bool refresh)
+static void nft_put_elem(struct nlmsghdr *nlh, const struct be_elem *el, bool full, bool refresh)
 {
 	struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	struct nlattr *key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
-	uint8_t ud[2 + NFT_COMMENT_MAX];
+	uint8_t ud[2 + BE_COMMENT_MAX];
 	size_t clen;
 
 	mnl_attr_put(nlh, NFTA_DATA_VALUE, target_addrlen(&el->t), el->t.addr);
@@ -891,7 +891,7 @@ static void nft_put_elem(struct nlmsghdr *nlh, const struct nft_elem *el, bool f
 }
 
 /* Exactly what nft_put_elem writes, so chunks are cut by size. */
-static size_t nft_elem_size(const struct nft_elem *el, bool full, bool refresh)
+static size_t nft_elem_size(const struct be_elem *el, bool full, bool refresh)
 {
 	size_t size = 3 * MNL_ATTR_HDRLEN + MNL_ALIGN(target_addrlen(&el->t));
 	size_t clen = full ? nft_comment_len(el->comment) : 0;
@@ -904,7 +904,7 @@ static size_t nft_elem_size(const struct nft_elem *el, bool full, bool refresh)
 }
 
 /* How many of elems (at least one) fit in one element-list attribute. */
-static size_t nft_elems_chunk(const struct nft_elem *elems, size_t count, bool full, bool refresh)
+static size_t nft_elems_chunk(const struct be_elem *elems, size_t count, bool full, bool refresh)
 {
 	size_t i, size = MNL_ATTR_HDRLEN;
 
@@ -1361,7 +1361,7 @@ void nft_batch_del_rule(struct nft *n, uint64_t handle)
 /* ---- elements ---- */
 
 static void nft_batch_elems_msg(struct nft *n, uint16_t type, uint16_t flags,
-				const struct nft_elem *elems, size_t count, size_t tag, bool full,
+				const struct be_elem *elems, size_t count, size_t tag, bool full,
 				bool refresh)
 {
 	unsigned family = elems[0].t.family, plen = elems[0].t.plen;
@@ -1387,7 +1387,7 @@ static void nft_batch_elems_msg(struct nft *n, uint16_t type, uint16_t flags,
 }
 
 /* Splits elems into messages; with both set, each chunk is added then deleted. */
-static void nft_batch_elems(struct nft *n, const struct nft_elem *elems, size_t count,
+static void nft_batch_elems(struct nft *n, const struct be_elem *elems, size_t count,
 			    size_t tag, bool add, bool del, bool refresh)
 {
 	size_t done = 0, chunk;
@@ -1405,23 +1405,23 @@ static void nft_batch_elems(struct nft *n, const struct nft_elem *elems, size_t 
 	}
 }
 
-void nft_batch_add_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag)
+void nft_batch_add_elems(struct nft *n, const struct be_elem *elems, size_t count, size_t tag)
 {
 	nft_batch_elems(n, elems, count, tag, true, false, false);
 }
 
-void nft_batch_refresh_elems(struct nft *n, const struct nft_elem *elems, size_t count,
+void nft_batch_refresh_elems(struct nft *n, const struct be_elem *elems, size_t count,
 			     size_t tag)
 {
 	nft_batch_elems(n, elems, count, tag, true, false, true);
 }
 
-void nft_batch_del_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag)
+void nft_batch_del_elems(struct nft *n, const struct be_elem *elems, size_t count, size_t tag)
 {
 	nft_batch_elems(n, elems, count, tag, false, true, false);
 }
 
-void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count,
+void nft_batch_del_elems_any(struct nft *n, const struct be_elem *elems, size_t count,
 			     size_t tag)
 {
 	nft_batch_elems(n, elems, count, tag, true, true, false);
@@ -1609,7 +1609,7 @@ struct nft_get_one {
 	size_t i;
 };
 
-static int nft_get_elem_fn(void *arg, const struct nft_elem_info *ei)
+static int nft_get_elem_fn(void *arg, const struct be_elem_info *ei)
 {
 	struct nft_get_one *one = arg;
 	const struct target *t = &one->g->t[one->i];
@@ -1647,7 +1647,7 @@ static int nft_get_fn(struct nft_rx *rx, const struct nlmsghdr *nlh)
 static void nft_put_get(struct nft *n, char *buf, const struct target *t, uint32_t seq)
 {
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, seq);
-	struct nft_elem el = { .t = *t };
+	struct be_elem el = { .t = *t };
 	char name[PLAN_SETNAME_MAX];
 	struct nlattr *list;
 
@@ -1730,7 +1730,7 @@ static int nft_probe_delete(struct nft *n, unsigned *ntx, struct ipb_err *e)
 
 bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind)
 {
-	struct nft_elem el = { .t = { .family = 4, .plen = 32, .addr = { 192, 0, 2, 1 } },
+	struct be_elem el = { .t = { .family = 4, .plen = 32, .addr = { 192, 0, 2, 1 } },
 			       .timeout_ms = NFT_PROBE_MS, .comment = "" };
 	char saved[sizeof(n->table)];
 	uint64_t left = 0;
@@ -1777,11 +1777,11 @@ int nft_drop_probe(struct nft *n, unsigned *ntx, struct ipb_err *e)
 
 struct nft_dump {
 	unsigned family, plen;
-	nft_elem_cb cb;
+	be_elem_cb cb;
 	void *arg;
 };
 
-static int nft_dump_elem_fn(void *arg, const struct nft_elem_info *ei)
+static int nft_dump_elem_fn(void *arg, const struct be_elem_info *ei)
 {
 	struct nft_dump *d = arg;
 	struct target t = { .family = (uint8_t)d->family, .plen = (uint8_t)d->plen };
@@ -1797,7 +1797,7 @@ static int nft_dump_cb(const struct nlmsghdr *nlh, void *arg)
 	return nft_parse_elems(nlh, nft_dump_elem_fn, arg);
 }
 
-int nft_dump_set(struct nft *n, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int nft_dump_set(struct nft *n, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		 struct ipb_err *e)
 {
 	struct nft_dump d = { family, plen, cb, arg };

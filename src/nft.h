@@ -17,10 +17,10 @@
 
 #include "addr.h"
 #include "config.h"
+#include "kernel.h"
 #include "plan.h"
 
-#define NFT_CHAIN_NAME "filter"
-#define NFT_COMMENT_MAX 128 /* bytes including NUL, like nft's comment limit */
+#define NFT_CHAIN_NAME IPB_CHAIN_NAME
 
 struct nft;
 
@@ -28,37 +28,7 @@ struct nft;
 int nft_open(struct nft **n, const char *table, struct ipb_err *e);
 void nft_close(struct nft *n);
 
-/* What exists of our table, found with small dumps (tables, sets, chains, rules: never
- * set elements). */
-struct nft_layout {
-	bool table;
-	bool chain;
-	uint32_t chain_hook;	/* NF_INET_LOCAL_IN / NF_INET_PRE_ROUTING */
-	int32_t chain_priority;
-	uint32_t chain_policy;	/* NF_ACCEPT / NF_DROP */
-	bool set[PLAN_NSETS];	     /* indexed by plan_set_index */
-	bool rule[PLAN_NSETS];	     /* a rule matching that set exists */
-	uint64_t rule_handle[PLAN_NSETS];
-	bool rule_reject[PLAN_NSETS]; /* its verdict is reject (else drop) */
-	/* it is exactly the rule ipbanset makes for that set, with rule_reject's verdict:
-	 * not an accept, an inverted lookup or a rule with more or other expressions */
-	bool rule_exact[PLAN_NSETS];
-	/* rules in our chain that match none of our sets, or a second rule for one; other
-	 * chains in the table (the first one named). All are counted in foreign too. */
-	unsigned foreign_rules, foreign_chains;
-	char foreign_chain[64];
-	/* Ownership. nftables: the table's handle, whether its comment is ipbanset's marker
-	 * and the journal id the marker names; objects in it ipbanset did not create (sets,
-	 * chains and rules not named or made as ipbanset makes them), the first of them
-	 * named; clash: one of them has the name of an object ipbanset would use. */
-	uint64_t table_handle;
-	bool table_marked;
-	uint64_t table_owner;
-	unsigned foreign;
-	char foreign_name[80];
-	bool clash;
-};
-int nft_get_layout(struct nft *n, struct nft_layout *l, struct ipb_err *e);
+int nft_get_layout(struct nft *n, struct be_layout *l, struct ipb_err *e);
 
 /* The table's handle (0: no table); one GETTABLE. */
 int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e);
@@ -66,14 +36,6 @@ int nft_get_table_handle(struct nft *n, uint64_t *handle, struct ipb_err *e);
 /* Ruleset generation id (NFT_MSG_GETGEN). */
 int nft_get_genid(struct nft *n, uint32_t *genid, struct ipb_err *e);
 
-/* One element to add or delete. timeout_ms 0 = permanent. comment may be NULL; it is
- * truncated at a UTF-8 character boundary to fit NFT_COMMENT_MAX. */
-struct nft_elem {
-	struct target t;
-	uint64_t timeout_ms;
-	const char *comment;
-	int64_t expires; /* the caller's bookkeeping (Unix s); not sent */
-};
 
 /* Building one transaction (NFNL_MSG_BATCH_BEGIN ... END). Calls queue messages in
  * memory; nft_batch_commit sends them all and reads every ack. */
@@ -100,12 +62,12 @@ void nft_batch_del_rule(struct nft *n, uint64_t handle);
 /* Elements, all of one set (the set of elems[i].t's family and plen). Split into
  * messages below the 64 KiB attribute limit. tag is an opaque index the caller uses to
  * map a kernel error back to its input: element i is reported as tag + i. */
-void nft_batch_add_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
-void nft_batch_del_elems(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+void nft_batch_add_elems(struct nft *n, const struct be_elem *elems, size_t count, size_t tag);
+void nft_batch_del_elems(struct nft *n, const struct be_elem *elems, size_t count, size_t tag);
 /* Add elements that may exist already, setting the timeout and the expiry of those
  * that do in place (their comments stay): only on a kernel nft_probe_refresh found
  * doing so. Elements that do not exist are added. */
-void nft_batch_refresh_elems(struct nft *n, const struct nft_elem *elems, size_t count,
+void nft_batch_refresh_elems(struct nft *n, const struct be_elem *elems, size_t count,
 			     size_t tag);
 /* Does this kernel set an existing element's timeout when it is added again (Linux
  * 6.12 on)? Older kernels keep the old expiry and report success. Finds out with a
@@ -118,7 +80,7 @@ bool nft_probe_refresh(struct nft *n, unsigned *ntx, struct ipb_err *left_behind
 int nft_drop_probe(struct nft *n, unsigned *ntx, struct ipb_err *e);
 /* Delete an element whether or not the kernel still holds it (it may have just timed
  * out, or been flushed): add-if-missing then delete, in the same batch. */
-void nft_batch_del_elems_any(struct nft *n, const struct nft_elem *elems, size_t count, size_t tag);
+void nft_batch_del_elems_any(struct nft *n, const struct be_elem *elems, size_t count, size_t tag);
 /* Messages queued so far (0 = nothing to send). */
 size_t nft_batch_size(const struct nft *n);
 /* Send and wait for every ack. On a kernel error returns -errno, *bad_tag is the tag of
@@ -134,9 +96,7 @@ int nft_get_elems(struct nft *n, const struct target *t, size_t count, bool *pre
 
 /* Full dump of one set (quadratic in the kernel: only for small sets or --verify).
  * cb is called for each element; remaining_ms 0 = permanent. */
-typedef int (*nft_elem_cb)(void *arg, const struct target *t, uint64_t remaining_ms,
-			   const char *comment);
-int nft_dump_set(struct nft *n, unsigned family, unsigned plen, nft_elem_cb cb, void *arg,
+int nft_dump_set(struct nft *n, unsigned family, unsigned plen, be_elem_cb cb, void *arg,
 		 struct ipb_err *e);
 
 /* Rule counters summed over our chain (packets, bytes dropped). */

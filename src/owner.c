@@ -91,7 +91,7 @@ static int refuse_unmarked(const struct ctx *c, const char *what, struct ipb_err
 	       -EPERM;
 }
 
-int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t id,
+int owner_check_table(const struct ctx *c, const struct be_layout *l, uint64_t id,
 		      const char *journal, enum owner_use use, struct ipb_err *e)
 {
 	char what[IPB_NAME_MAX + 32];

@@ -25,7 +25,7 @@ int owner_set_journal_id(struct journal *j, uint64_t id, struct ipb_err *e);
 int owner_binding(const struct ctx *c, struct journal *j, bool record, struct ipb_err *e);
 /* May the table in l be used this way by the journal with this id (0: it has none) at
  * path journal? -EPERM, with the reason and what to do, when not. */
-int owner_check_table(const struct ctx *c, const struct nft_layout *l, uint64_t id,
+int owner_check_table(const struct ctx *c, const struct be_layout *l, uint64_t id,
 		      const char *journal, enum owner_use use, struct ipb_err *e);
 
 /* ---- tamper.c: ipbanset's chain and rules against what it creates (nftables) ---- */
@@ -39,7 +39,7 @@ struct tamper {
 };
 /* cfg: the settings ipbanset applies (its hook, priority and verdict). All zero for the
  * ipset backend and for a missing table. */
-void tamper_check(const struct nft_layout *l, const struct config *cfg, struct tamper *t);
+void tamper_check(const struct be_layout *l, const struct config *cfg, struct tamper *t);
 bool tamper_chain_ok(const struct tamper *t);
 bool tamper_repairable(const struct tamper *t); /* by init and reconcile */
 bool tamper_found(const struct tamper *t);	/* that, or foreign chains */

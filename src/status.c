@@ -114,7 +114,7 @@ static void kernel_check(const struct ctx *c, struct journal *j, const struct jo
 	bool large[PLAN_NSETS] = { false }, broken = false, any_large = false;
 	struct config want = c->cfg; /* with the hook, priority and verdict init applied */
 	bool compared[PLAN_NSETS] = { false }; /* by kernel set: ipset's hold many lengths */
-	struct nft_layout l;
+	struct be_layout l;
 	struct backend *n = NULL;
 	struct ipb_err e;
 	uint32_t genid = 0;

@@ -9,7 +9,7 @@
 
 #include "owner.h"
 
-void tamper_check(const struct nft_layout *l, const struct config *cfg, struct tamper *t)
+void tamper_check(const struct be_layout *l, const struct config *cfg, struct tamper *t)
 {
 	uint32_t hook = cfg->hook == IPB_HOOK_PREROUTING ? NF_INET_PRE_ROUTING : NF_INET_LOCAL_IN;
 	bool reject = cfg->verdict == IPB_VERDICT_REJECT;
@@ -54,18 +54,18 @@ const char *tamper_describe(const struct tamper *t, char *buf, size_t len)
 #define TAMPER_ADD(...) \
 	(off += (size_t)snprintf(buf + off, off < len ? len - off : 0, __VA_ARGS__))
 	if (t->chain_missing)
-		TAMPER_ADD("chain %s is missing", NFT_CHAIN_NAME);
+		TAMPER_ADD("chain %s is missing", IPB_CHAIN_NAME);
 	if (t->chain_moved)
 		TAMPER_ADD("chain %s has another hook or priority than ipbanset applied",
-			   NFT_CHAIN_NAME);
+			   IPB_CHAIN_NAME);
 	if (t->policy_drop)
-		TAMPER_ADD("%schain %s has policy drop", off ? "; " : "", NFT_CHAIN_NAME);
+		TAMPER_ADD("%schain %s has policy drop", off ? "; " : "", IPB_CHAIN_NAME);
 	if (t->rules_tampered)
 		TAMPER_ADD("%s%u rule%s changed (verdict, match or expressions)", off ? "; " : "",
 			   t->rules_tampered, t->rules_tampered == 1 ? "" : "s");
 	if (t->foreign_rules)
 		TAMPER_ADD("%s%u rule%s in chain %s that ipbanset did not make", off ? "; " : "",
-			   t->foreign_rules, t->foreign_rules == 1 ? "" : "s", NFT_CHAIN_NAME);
+			   t->foreign_rules, t->foreign_rules == 1 ? "" : "s", IPB_CHAIN_NAME);
 #undef TAMPER_ADD
 	return buf;
 }
