@@ -158,7 +158,7 @@ static int inner_cb(void *arg, const struct ban *b)
 		in->v[in->n++] = target_span(&b->t);
 	}
 	if (in->shown == INNER_SHOWN)
-		return 0;
+		return in->again; /* the second pass stops here: its rows are all shown */
 	if (in->c->json) {
 		sb_printf(&in->sb, in->shown ? ", " : "");
 		json_ban(&in->sb, b);
@@ -198,6 +198,8 @@ static bool spans_cover(struct span *v, size_t n, struct span want)
 static int query_run(const struct ctx *c, struct journal *j, const struct target *t,
 		     struct query_state *q, struct inner *in, struct ipb_err *e)
 {
+	int r;
+
 	if (!c->json && query_covering(j, t, q, e))
 		return -1;
 	q->k.measure = false;
@@ -214,7 +216,8 @@ static int query_run(const struct ctx *c, struct journal *j, const struct target
 	in->again = true;
 	in->k.measure = false;
 	in->shown = 0;
-	return journal_bans_within(j, t, c->now, inner_cb, in, e);
+	r = journal_bans_within(j, t, c->now, inner_cb, in, e);
+	return r > 0 ? 0 : r; /* 1: inner_cb stopped after the rows shown */
 }
 
 static void query_print(const struct ctx *c, const struct target *t, const struct query_state *q,

@@ -20,6 +20,21 @@
 		}                                                                      \
 	} while (0)
 
+/* The fuzzer's bytes read one at a time, as decoders of structured input want them;
+ * past the end, zeros. */
+struct reader {
+	const uint8_t *p;
+	size_t n;
+};
+
+static inline uint8_t rd8(struct reader *r)
+{
+	if (!r->n)
+		return 0;
+	r->n--;
+	return *r->p++;
+}
+
 /* A NUL-terminated copy of the fuzzer's bytes (embedded NULs end the string early). */
 static inline char *fuzz_strdup(const uint8_t *data, size_t size)
 {

@@ -23,19 +23,6 @@
 static const char *const sources[NSRC] = { "a", "b", "c", "f2b-sshd", "manual" };
 static const char *const reasons[4] = { NULL, "", "ssh", "list" };
 
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t rd8(struct reader *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
 static int64_t expiry(uint8_t b, int64_t now)
 {
 	static const int64_t d[] = { 1, 2, 5, 30, 60, 600, 3600, 86400 };

@@ -22,19 +22,6 @@
 #define MAX_BANS 64
 #define MAX_PROBES 32
 
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t rd8(struct reader *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
 /* A few /16s and /48s, each with room for several /24s, /64s and addresses. */
 static const uint8_t v4_bases[][4] = {
 	{ 10, 0, 0, 0 }, { 10, 0, 4, 0 }, { 10, 1, 0, 0 }, { 192, 0, 2, 0 }, { 198, 51, 100, 0 },
